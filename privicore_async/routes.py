@@ -21,6 +21,7 @@ from urllib.parse import quote
 import attrs
 
 __all__ = [
+    "ALTERNATIVES",
     "ROUTES",
     "Auth",
     "Encoding",
@@ -1294,3 +1295,20 @@ class RouteTable(Mapping[str, Route]):
 
 ROUTES = RouteTable({route.name: route for route in _ROWS})
 """The 86 seed endpoints, by name."""
+
+ALTERNATIVES: Mapping[str, Route] = {
+    # The seed TOC and the official page say GET; the probe (corrected live) uses POST.
+    "utility.command_status": attrs.evolve(
+        ROUTES["utility.command_status"], method="GET", encoding=Encoding.NONE, evidence="seed"
+    ),
+    # The official page documents this GET; the probe uses POST download-device-configuration.
+    "devices.retrieve_configuration": attrs.evolve(
+        ROUTES["devices.retrieve_configuration"],
+        method="GET",
+        path="/device/retrieve-device-configuration/{deviceIdentifier}",
+        encoding=Encoding.NONE,
+        evidence="official-docs",
+        params=(Param("deviceIdentifier", Location.PATH),),
+    ),
+}
+"""Documented second choices, tried when the first answers 404/405 (wire reference §b2)."""

@@ -1,0 +1,175 @@
+"""``PrivicoreClient``: configuration, lifecycle and auth state; owns transport and tracker."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterable, Mapping
+from types import TracebackType
+from typing import Any, Self
+
+import aiohttp
+
+from . import errors
+from .auth import TokenKeeper
+from .commands import CommandHandle, CommandTracker, HttpStatusSource, PollPolicy
+from .resources import Commands, Devices, Profile, Storage, Utility
+from .routes import ALTERNATIVES, ROUTES, Auth, Host, Route
+from .transport import Credential, Fields, RetryPolicy, Timeouts, Transport, WireResponse
+from .wire import StatusReading, extract_command_id
+
+__all__ = ["PrivicoreClient"]
+
+RouteOverrides = Mapping[str, tuple[str, str] | str | Route]
+
+
+class PrivicoreClient:
+    """The asyncio client of the Privicore API.
+
+    Use it as an async context manager (or call :meth:`close`)::
+
+        async with PrivicoreClient(api_url, username="me", password="...") as client:
+            handle = await client.storage.sync_device("dev-123")
+            result = await handle
+
+    Every argument falls back to an environment variable where one exists:
+    ``PRIVICORE_API_URL``, ``PRIVICORE_WS_URL``, ``PRIVICORE_USERNAME``, ``PRIVICORE_PASSWORD``.
+    With a username and password the client authenticates on first use, reauthorizes before
+    the token expires, and after a 401 authenticates once and replays the call once.
+    ``session`` lets you bring your own ``aiohttp.ClientSession``; the client then never
+    closes it. ``routes`` corrects endpoint paths (see :mod:`privicore_async.routes`).
+    """
+
+    def __init__(
+        self,
+        api_url: str | None = None,
+        *,
+        ws_url: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        token: str | None = None,
+        session: aiohttp.ClientSession | None = None,
+        poll: PollPolicy | None = None,
+        retry: RetryPolicy | None = None,
+        timeouts: Timeouts | None = None,
+        routes: RouteOverrides | None = None,
+        upstream_url: str | None = None,
+        downstream_url: str | None = None,
+        max_connections: int = 100,
+        token_refresh_margin: float = 60.0,
+        reauthorize_ttl: int = 3600,
+    ) -> None:
+        env = os.environ
+        api_url = api_url or env.get("PRIVICORE_API_URL")
+        if not api_url:
+            raise ValueError("api_url is required (or set PRIVICORE_API_URL)")
+        if not api_url.startswith(("http://", "https://")):
+            raise ValueError("api_url must start with http:// or https://")
+        self.api_url = api_url.rstrip("/")
+        self.ws_url = ws_url or env.get("PRIVICORE_WS_URL") or None
+        self.routes = ROUTES.with_overrides(routes)
+        self.transport = Transport(
+            {Host.API: self.api_url, Host.UPSTREAM: upstream_url, Host.DOWNSTREAM: downstream_url},
+            session=session,
+            retry=retry,
+            timeouts=timeouts,
+            max_connections=max_connections,
+        )
+        self._status_source = HttpStatusSource(
+            self.transport, self.routes["utility.command_status"]
+        )
+        self.tracker = CommandTracker(self._status_source, poll)
+        self.tokens = TokenKeeper(
+            self.transport,
+            self.routes,
+            username=username or env.get("PRIVICORE_USERNAME") or None,
+            password=password or env.get("PRIVICORE_PASSWORD") or None,
+            token=token,
+            refresh_margin=token_refresh_margin,
+            reauthorize_ttl=reauthorize_ttl,
+            await_command=self._await_response_command,
+        )
+        self.utility = Utility(self)
+        self.profile = Profile(self)
+        self.devices = Devices(self)
+        self.storage = Storage(self)
+        self.commands = Commands(self)
+        self._closed = False
+
+    def __repr__(self) -> str:
+        who = f" username={self.tokens.username!r}" if self.tokens.username else ""
+        return f"<PrivicoreClient {self.api_url}{who}>"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop tracking (pending handles are cancelled) and close what the client opened."""
+        if self._closed:
+            return
+        self._closed = True
+        await self.tracker.close()
+        await self.transport.close()
+
+    # -- the one request function the resources use --------------------------------------------
+
+    async def call(
+        self,
+        name: str,
+        *,
+        path: Mapping[str, str] | None = None,
+        fields: Fields | None = None,
+        content: bytes | AsyncIterable[bytes] | None = None,
+        credential: Credential = None,
+        url: str | None = None,
+        safe: bool | None = None,
+        alternative: bool = False,
+    ) -> WireResponse:
+        """Send the call of route ``name`` with the right credential; returns the answer.
+
+        For token routes the client's token is used, and a 401 leads to one
+        re-authentication and one replay (a second 401 is raised). ``alternative`` uses the
+        documented second-choice route (:data:`privicore_async.routes.ALTERNATIVES`).
+        """
+        route = ALTERNATIVES[name] if alternative else self.routes[name]
+        kwargs: dict[str, Any] = {
+            "path": path,
+            "fields": fields,
+            "content": content,
+            "url": url,
+            "safe": safe,
+        }
+        if route.auth is not Auth.TOKEN or credential is not None:
+            return await self.transport.request(route, credential=credential, **kwargs)
+        token = await self.tokens.token()
+        try:
+            return await self.transport.request(route, credential=token, **kwargs)
+        except errors.AuthenticationError:
+            # A 401 means the server did not act on the call, so replaying it is safe.
+            if not await self.tokens.recover(token):
+                raise
+        return await self.transport.request(route, credential=await self.tokens.token(), **kwargs)
+
+    async def command(
+        self, name: str, *, timeout: float | None = None, **kwargs: Any
+    ) -> CommandHandle:
+        """Send a command call and return its tracked :class:`CommandHandle`."""
+        response = await self.call(name, **kwargs)
+        return self.tracker.track(
+            extract_command_id(response.body, response.headers), kind=name, timeout=timeout
+        )
+
+    async def read_status(self, command_id: str) -> StatusReading:
+        """One read of a command's status (with retries); settles nothing."""
+        return await self._status_source.fetch(command_id, retry=True)
+
+    async def _await_response_command(self, name: str, response: WireResponse) -> None:
+        handle = self.tracker.track(extract_command_id(response.body, response.headers), kind=name)
+        await handle

@@ -1,0 +1,83 @@
+"""Profile: registration, authentication and the authorization token's lifetime."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..commands import CommandHandle
+from ..errors import ProtocolError
+from ..models import AuthToken
+from ..models.converter import parse_datetime
+from ._base import Resource, require_int, require_text
+
+__all__ = ["Profile"]
+
+
+class Profile(Resource):
+    """``client.profile``."""
+
+    __slots__ = ()
+
+    async def register(
+        self, username: str, password: str, *, timeout: float | None = None
+    ) -> CommandHandle:
+        """``POST /profile/register-profile`` (no auth): a handle that settles once it exists.
+
+        A taken username is a :class:`~privicore_async.errors.ConflictError` (409).
+        """
+        require_text("username", username)
+        require_text("password", password)
+        return await self._client.command(
+            "profile.register", fields={"username": username, "password": password}, timeout=timeout
+        )
+
+    async def authenticate(
+        self, username: str | None = None, password: str | None = None
+    ) -> AuthToken:
+        """``POST /profile/authenticate``; the client then uses the returned token.
+
+        Without arguments the client's configured credentials are used.
+        """
+        keeper = self._client.tokens
+        if username is None and password is None:
+            return await keeper.authenticate_configured()
+        return await keeper.authenticate(
+            require_text("username", username), require_text("password", password)
+        )
+
+    async def retrieve_profile_id(self) -> str:
+        """``GET /profile/retrieve-profile-id``: the id of the authenticated profile."""
+        response = await self._client.call("profile.retrieve_profile_id")
+        body = response.body
+        if isinstance(body, dict) and isinstance(body.get("profileId"), str):
+            return str(body["profileId"])
+        if isinstance(body, str) and body.strip():
+            return body.strip()
+        raise ProtocolError(f"profile.retrieve_profile_id: no profileId in {body!r:.80}")
+
+    async def token_expiry(self) -> datetime:
+        """``POST /profile/authorization-token/expiry``: when the current token stops working."""
+        response = await self._client.call("profile.token_expiry")
+        body = response.body
+        value = body.get("expiresAt") if isinstance(body, dict) else body
+        try:
+            return parse_datetime(value)
+        except ValueError:
+            raise ProtocolError(f"profile.token_expiry: no expiresAt in {body!r:.80}") from None
+
+    async def reauthorize(self, ttl: int = 3600) -> AuthToken:
+        """``POST /profile/reauthorize-authorization-token``: extend the session by ``ttl`` s.
+
+        The server answers either 200 with a new token or 202 with a command id (then the
+        same token lives longer); both end with the client holding the fresh token.
+        """
+        require_int("ttl", ttl, minimum=1)
+        return await self._client.tokens.reauthorize(await self._client.tokens.token(), ttl)
+
+    async def revoke(self) -> None:
+        """``POST /profile/revoke-authorization-token``: the current token stops working.
+
+        With a username and password configured, the next call authenticates again.
+        """
+        await self._client.call("profile.revoke")
+        self._client.tokens.forget()
