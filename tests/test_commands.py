@@ -1,0 +1,445 @@
+"""CommandTracker, CommandHandle, gather and as_completed against a scripted status source."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from privicore_async import CommandStatus, PollPolicy, as_completed, gather
+from privicore_async.commands import CommandHandle, CommandTracker
+from privicore_async.errors import (
+    CommandNotFound,
+    CommandRejected,
+    CommandTimeout,
+    NotFoundError,
+    ProtocolError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+)
+from privicore_async.wire import StatusReading
+
+FAST = PollPolicy(initial_delay=0.0, min_interval=0.01, max_interval=0.05, timeout=5.0)
+
+
+class ScriptedSource:
+    """Answers like the status endpoint: pending until a command's settle time has passed."""
+
+    def __init__(self, *, rtt: float = 0.0) -> None:
+        self.plans: dict[str, tuple[float, CommandStatus, object]] = {}
+        self.fetches: dict[str, int] = {}
+        self.fetch_times: list[float] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.max_tasks = 0
+        self.rtt = rtt
+        self.raise_next: list[BaseException] = []
+
+    def plan(
+        self,
+        command_id: str,
+        after: float,
+        status: CommandStatus = CommandStatus.SUCCEEDED,
+        body: object = "done",
+    ) -> None:
+        self.plans[command_id] = (time.monotonic() + after, status, body)
+
+    async def fetch(self, command_id: str) -> StatusReading:
+        self.fetches[command_id] = self.fetches.get(command_id, 0) + 1
+        self.fetch_times.append(time.monotonic())
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        self.max_tasks = max(self.max_tasks, len(asyncio.all_tasks()))
+        try:
+            await asyncio.sleep(self.rtt)
+            if self.raise_next:
+                raise self.raise_next.pop(0)
+            settle_at, status, body = self.plans[command_id]
+            if time.monotonic() >= settle_at:
+                return StatusReading(status, body)
+            return StatusReading(CommandStatus.PENDING)
+        finally:
+            self.in_flight -= 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.fetches.values())
+
+
+@pytest.fixture
+async def source() -> ScriptedSource:
+    return ScriptedSource()
+
+
+async def test_handle_settles_with_result(source: ScriptedSource) -> None:
+    tracker = CommandTracker(source, FAST)
+    source.plan("c1", 0.05, body="Command completed successfully")
+    handle = tracker.track("c1", kind="k")
+    assert not handle.done()
+    assert handle.status is CommandStatus.PENDING
+    result = await handle
+    assert result.command_id == "c1"
+    assert result.status is CommandStatus.SUCCEEDED
+    assert result.body == "Command completed successfully"
+    assert result.polls == source.fetches["c1"] >= 1
+    assert result.settled_at is not None
+    assert result.submitted_at is not None
+    assert result.settled_at >= result.submitted_at
+    assert handle.done()
+    assert tracker.pending == 0
+    await tracker.close()
+
+
+async def test_rejection_raises_with_reason_and_id(source: ScriptedSource) -> None:
+    tracker = CommandTracker(source, FAST)
+    source.plan("c2", 0.0, CommandStatus.REJECTED, "device.offline")
+    handle = tracker.track("c2")
+    with pytest.raises(CommandRejected) as info:
+        await handle
+    assert info.value.command_id == "c2"
+    assert info.value.reason == "device.offline"
+    assert handle.status is CommandStatus.REJECTED
+    with pytest.raises(CommandRejected):
+        handle.result()
+    assert isinstance(handle.exception(), CommandRejected)
+    await tracker.close()
+
+
+async def test_unawaited_rejection_reports_nothing_to_the_loop(source: ScriptedSource) -> None:
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    try:
+        tracker = CommandTracker(source, FAST)
+        source.plan("c3", 0.0, CommandStatus.REJECTED, "nope")
+        handle = tracker.track("c3")
+        for _ in range(50):
+            if handle.done():
+                break
+            await asyncio.sleep(0.01)
+        assert handle.done()
+        del handle
+        import gc
+
+        gc.collect()
+        await asyncio.sleep(0)
+        assert reported == []
+        await tracker.close()
+    finally:
+        loop.set_exception_handler(None)
+
+
+async def test_ten_thousand_pending_handles_use_bounded_tasks() -> None:
+    source = ScriptedSource(rtt=0.001)
+    policy = PollPolicy(
+        initial_delay=0.05, min_interval=0.02, max_interval=0.2, timeout=30, concurrency=16
+    )
+    tracker = CommandTracker(source, policy)
+    baseline_tasks = len(asyncio.all_tasks())
+    handles = []
+    for i in range(10_000):
+        source.plan(f"id-{i}", 0.3 + (i % 10) * 0.01)
+        handles.append(tracker.track(f"id-{i}", kind="storage.sync_device"))
+    assert tracker.pending == 10_000
+    assert len(asyncio.all_tasks()) <= baseline_tasks + 1  # just the scheduler
+    results = await gather(*handles, timeout=30)
+    assert len(results) == 10_000
+    assert all(r.status is CommandStatus.SUCCEEDED for r in results)
+    # The scheduler plus at most `concurrency` poll tasks, whatever the number of commands.
+    assert source.max_in_flight <= 16
+    assert source.max_tasks <= baseline_tasks + 1 + 16
+    assert tracker.pending == 0
+    await tracker.close()
+    assert len(asyncio.all_tasks()) == baseline_tasks
+
+
+async def test_deadline_gives_command_timeout_with_id(source: ScriptedSource) -> None:
+    tracker = CommandTracker(source, FAST)
+    source.plan("slow", 60)
+    handle = tracker.track("slow", timeout=0.2)
+    started = time.monotonic()
+    with pytest.raises(CommandTimeout) as info:
+        await handle
+    assert 0.15 <= time.monotonic() - started < 2
+    assert info.value.command_id == "slow"
+    assert info.value.last_status == "pending"
+    assert handle.done()
+    assert tracker.pending == 0
+    await tracker.close()
+
+
+async def test_wait_timeout_bounds_the_wait_but_tracking_goes_on(source: ScriptedSource) -> None:
+    tracker = CommandTracker(source, FAST)
+    source.plan("c", 0.3)
+    handle = tracker.track("c")
+    with pytest.raises(CommandTimeout) as info:
+        await handle.wait(timeout=0.05)
+    assert info.value.command_id == "c"
+    assert not handle.done()
+    result = await handle.wait(timeout=5)
+    assert result.status is CommandStatus.SUCCEEDED
+    await tracker.close()
+
+
+async def test_result_while_pending_is_invalid_state(source: ScriptedSource) -> None:
+    tracker = CommandTracker(source, FAST)
+    source.plan("c", 10)
+    handle = tracker.track("c")
+    with pytest.raises(asyncio.InvalidStateError):
+        handle.result()
+    with pytest.raises(asyncio.InvalidStateError):
+        handle.exception()
+    await tracker.close()
+
+
+async def test_cancel_stops_tracking_locally(source: ScriptedSource) -> None:
+    tracker = CommandTracker(source, FAST)
+    source.plan("c", 10)
+    handle = tracker.track("c")
+    waiter = asyncio.ensure_future(handle.wait())
+    await asyncio.sleep(0.05)
+    polls_before = source.fetches.get("c", 0)
+    assert handle.cancel() is True
+    assert handle.cancelled()
+    assert handle.done()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    await asyncio.sleep(0.1)
+    assert source.fetches.get("c", 0) == polls_before  # no more status requests
+    assert tracker.pending == 0
+    assert handle.cancel() is False
+    await tracker.close()
+
+
+async def test_track_same_id_returns_same_handle(source: ScriptedSource) -> None:
+    tracker = CommandTracker(source, FAST)
+    source.plan("c", 0.05)
+    first = tracker.track("c")
+    assert tracker.track("c") is first
+    await first
+    await tracker.close()
+
+
+async def test_no_id_is_accepted_and_done() -> None:
+    tracker = CommandTracker(ScriptedSource(), FAST)
+    handle = tracker.track(None, kind="storage.sync_device")
+    assert handle.done()
+    assert handle.status is CommandStatus.ACCEPTED
+    result = await handle
+    assert result.status is CommandStatus.ACCEPTED
+    assert result.command_id is None
+    assert len(asyncio.all_tasks()) == 1  # nothing scheduled
+    await tracker.close()
+
+
+async def test_done_callbacks_run_once_on_the_loop(source: ScriptedSource) -> None:
+    tracker = CommandTracker(source, FAST)
+    source.plan("c", 0.02)
+    handle = tracker.track("c")
+    calls: list[CommandHandle] = []
+    handle.add_done_callback(calls.append)
+    await handle
+    await asyncio.sleep(0)
+    assert calls == [handle]
+    late: list[CommandHandle] = []
+    handle.add_done_callback(late.append)
+    assert late == []  # scheduled with call_soon, not called synchronously
+    await asyncio.sleep(0)
+    assert late == [handle]
+    await asyncio.sleep(0.05)
+    assert calls == [handle]
+    removed: list[CommandHandle] = []
+    source.plan("d", 0.02)
+    other = tracker.track("d")
+    other.add_done_callback(removed.append)
+    assert other.remove_done_callback(removed.append) == 1
+    await other
+    await asyncio.sleep(0)
+    assert removed == []
+    await tracker.close()
+
+
+async def test_refresh_reads_once_and_settles(source: ScriptedSource) -> None:
+    tracker = CommandTracker(source, PollPolicy(initial_delay=10, timeout=30))
+    source.plan("c", 0.0, body="ok")
+    handle = tracker.track("c")
+    assert await handle.refresh() is CommandStatus.SUCCEEDED
+    assert source.fetches["c"] == 1
+    assert handle.done()
+    assert (await handle).body == "ok"
+    await tracker.close()
+
+
+async def test_not_found_within_grace_is_pending_then_fails(source: ScriptedSource) -> None:
+    policy = PollPolicy(initial_delay=0.0, min_interval=0.01, max_interval=0.02, not_found_grace=0.2)
+    tracker = CommandTracker(source, policy)
+    source.plan("late", 0.0)
+    source.raise_next = [NotFoundError(404), NotFoundError(404)]
+    handle = tracker.track("late")
+    assert (await handle).status is CommandStatus.SUCCEEDED
+    assert source.fetches["late"] == 3
+
+    class AlwaysMissing(ScriptedSource):
+        async def fetch(self, command_id: str) -> StatusReading:
+            await super().fetch(command_id) if command_id in self.plans else None
+            raise NotFoundError(404)
+
+    missing_source = AlwaysMissing()
+    tracker2 = CommandTracker(missing_source, policy)
+    gone = tracker2.track("gone")
+    with pytest.raises(CommandNotFound) as info:
+        await gone
+    assert info.value.command_id == "gone"
+    await tracker.close()
+    await tracker2.close()
+
+
+async def test_transient_errors_are_retried_not_fatal(source: ScriptedSource) -> None:
+    tracker = CommandTracker(source, FAST)
+    source.plan("c", 0.0)
+    source.raise_next = [TransportError("reset"), ServerError(503)]
+    result = await tracker.track("c")
+    assert result.status is CommandStatus.SUCCEEDED
+    assert source.fetches["c"] == 3
+    assert result.polls == 3
+    await tracker.close()
+
+
+async def test_protocol_error_fails_the_handle(source: ScriptedSource) -> None:
+    tracker = CommandTracker(source, FAST)
+    source.plan("c", 0.0)
+    source.raise_next = [ProtocolError("command c: command status: unknown value 'weird'")]
+    with pytest.raises(ProtocolError, match="weird"):
+        await tracker.track("c")
+    await tracker.close()
+
+
+async def test_rate_limit_pauses_all_polling(source: ScriptedSource) -> None:
+    tracker = CommandTracker(source, PollPolicy(initial_delay=0.0, min_interval=0.01, timeout=10))
+    for name in ("a", "b", "c"):
+        source.plan(name, 0.0)
+    source.raise_next = [RateLimitError(429, retry_after=0.3)]
+    handles = [tracker.track(name) for name in ("a", "b", "c")]
+    start = time.monotonic()
+    await gather(*handles)
+    first, *rest = sorted(source.fetch_times)
+    # After the 429 (the first fetch), nothing is polled until Retry-After has passed.
+    later = [t for t in rest if t - first < 0.28]
+    assert len(later) <= 2  # at most the polls already in flight with the first one
+    assert time.monotonic() - start >= 0.28
+    await tracker.close()
+
+
+async def test_settle_from_outside_needs_no_poll(source: ScriptedSource) -> None:
+    tracker = CommandTracker(source, PollPolicy(initial_delay=5, timeout=30))
+    handle = tracker.track("pushed", kind="k")
+    assert tracker.settle("pushed", CommandStatus.SUCCEEDED, "via ack") is True
+    result = await handle
+    assert result.body == "via ack"
+    assert source.total == 0
+    assert tracker.settle("pushed", CommandStatus.SUCCEEDED) is False  # no longer tracked
+    assert tracker.settle("unknown", CommandStatus.SUCCEEDED) is False
+    other = tracker.track("rejected-by-ack")
+    tracker.settle("rejected-by-ack", CommandStatus.REJECTED, "vote.denied")
+    with pytest.raises(CommandRejected, match=r"vote\.denied"):
+        await other
+    await tracker.close()
+
+
+async def test_adaptive_polling_learns_the_duration() -> None:
+    source = ScriptedSource(rtt=0.001)
+    tracker = CommandTracker(source, PollPolicy(timeout=30))
+    handles = []
+    for i in range(300):
+        source.plan(f"c{i}", 0.4)
+        handles.append(tracker.track(f"c{i}", kind="k"))
+        if i % 50 == 49:
+            await asyncio.sleep(0.1)
+    await gather(*handles)
+    later = [source.fetches[f"c{i}"] for i in range(200, 300)]
+    # Once the kind's duration is known, a command costs about two status reads.
+    assert sum(later) / len(later) <= 3.0
+    await tracker.close()
+
+
+async def test_plain_exponential_when_not_adaptive(source: ScriptedSource) -> None:
+    policy = PollPolicy(initial_delay=0.01, min_interval=0.01, factor=2.0, adaptive=False)
+    tracker = CommandTracker(source, policy)
+    source.plan("c", 0.5)
+    await tracker.track("c", kind="k")
+    gaps = [b - a for a, b in zip(source.fetch_times, source.fetch_times[1:], strict=False)]
+    assert len(gaps) >= 3
+    assert gaps[-1] > gaps[0] * 2  # the delay grows
+    await tracker.close()
+
+
+async def test_gather_returns_in_order_and_raises_first_failure(source: ScriptedSource) -> None:
+    tracker = CommandTracker(source, FAST)
+    source.plan("a", 0.1)
+    source.plan("b", 0.0, CommandStatus.REJECTED, "bad")
+    source.plan("c", 0.05)
+    a, b, c = (tracker.track(x) for x in "abc")
+    results = await gather(a, b, c, return_exceptions=True)
+    assert [type(r).__name__ for r in results] == ["CommandResult", "CommandRejected", "CommandResult"]
+    assert results[0].command_id == "a"
+    with pytest.raises(CommandRejected):
+        await gather(a, b, c)
+    await tracker.close()
+
+
+async def test_gather_shared_deadline(source: ScriptedSource) -> None:
+    tracker = CommandTracker(source, FAST)
+    source.plan("fast", 0.0)
+    source.plan("slow", 30)
+    fast, slow = tracker.track("fast"), tracker.track("slow")
+    started = time.monotonic()
+    with pytest.raises(CommandTimeout) as info:
+        await gather(fast, slow, timeout=0.2)
+    assert time.monotonic() - started < 1
+    assert info.value.command_id == "slow"
+    assert info.value.pending == (slow,)
+    results = await gather(fast, slow, timeout=0.05, return_exceptions=True)
+    assert results[0].status is CommandStatus.SUCCEEDED
+    assert isinstance(results[1], CommandTimeout)
+    assert not slow.done()  # the shared deadline does not stop tracking
+    await tracker.close()
+
+
+async def test_as_completed_yields_in_settle_order(source: ScriptedSource) -> None:
+    tracker = CommandTracker(source, FAST)
+    source.plan("third", 0.3)
+    source.plan("first", 0.0)
+    source.plan("second", 0.15)
+    handles = [tracker.track(x) for x in ("third", "first", "second")]
+    order = [h.command_id async for h in as_completed(handles)]
+    assert order == ["first", "second", "third"]
+    await tracker.close()
+
+
+async def test_as_completed_shared_deadline(source: ScriptedSource) -> None:
+    tracker = CommandTracker(source, FAST)
+    source.plan("quick", 0.0)
+    source.plan("never", 60)
+    quick, never = tracker.track("quick"), tracker.track("never")
+    seen = []
+    with pytest.raises(CommandTimeout) as info:
+        async for handle in as_completed([quick, never], timeout=0.2):
+            seen.append(handle.command_id)
+    assert seen == ["quick"]
+    assert info.value.pending == (never,)
+    assert never._callbacks == []  # detached: nothing left behind
+    await tracker.close()
+
+
+async def test_close_cancels_pending_and_leaves_no_task(source: ScriptedSource) -> None:
+    tracker = CommandTracker(source, FAST)
+    source.plan("c", 60)
+    handle = tracker.track("c")
+    await asyncio.sleep(0.05)
+    await tracker.close()
+    assert handle.cancelled()
+    assert len(asyncio.all_tasks()) == 1
+    with pytest.raises(Exception, match="closed"):
+        tracker.track("again")
