@@ -1,0 +1,15 @@
+"""An embedded Privicore server: the same wire, in memory, on loopback.
+
+::
+
+    async with Sandbox(latency=0.05) as sb:
+        ...  # point a client at sb.api_url
+
+``python -m privicore_async.sandbox --port 9009`` runs it as its own process.
+"""
+
+from .faults import Faults
+from .process import main, serve
+from .server import Sandbox
+
+__all__ = ["Faults", "Sandbox", "main", "serve"]

@@ -1,0 +1,105 @@
+"""What a handler sees: the shared :class:`Context` and one :class:`Call` per request.
+
+:func:`endpoint` turns a handler into an aiohttp handler for one route: it enforces the
+route's auth kind from the route table (so no handler can forget it) and turns a
+:class:`~.answers.Refusal` into its response.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+import attrs
+from aiohttp import web
+from aiohttp.typedefs import Handler as AiohttpHandler
+
+from ..routes import Auth, Route
+from .answers import Refusal, ShapeCycle, command_accepted, unauthorized
+from .config import Settings
+from .engine import CommandEngine, Rule
+from .faults import FaultInjector
+from .state import SandboxState, Token
+from .stats import SandboxStats
+from .validation import FormReader
+
+__all__ = ["AUTH_HEADER", "Call", "Context", "Handler", "endpoint"]
+
+AUTH_HEADER = "X-DPT-AUTHORIZATION"
+
+
+@attrs.define(eq=False)
+class Context:
+    """Everything handlers share: one per sandbox."""
+
+    settings: Settings
+    state: SandboxState
+    engine: CommandEngine
+    faults: FaultInjector
+    stats: SandboxStats
+    id_shapes: ShapeCycle
+    status_shapes: ShapeCycle
+
+
+@attrs.define(eq=False)
+class Call:
+    """One request to one route, after authentication."""
+
+    request: web.Request
+    ctx: Context
+    route: Route
+    token: Token | None  # set for Auth.TOKEN routes, None otherwise
+
+    @property
+    def profile_id(self) -> str:
+        """The caller's profile (token-auth routes only)."""
+        assert self.token is not None, f"{self.route.name} is not a token route"
+        return self.token.profile_id
+
+    async def form(self) -> FormReader:
+        """The urlencoded body, ready for validated reads."""
+        return FormReader(await self.request.post())
+
+    def accept(self, rule: Rule, *, shape: str | None = None) -> web.Response:
+        """Accept a command and answer 202 with its id (``shape`` overrides the configured one).
+
+        ``rule`` runs when the command settles, or never if fault injection loses it.
+        """
+        name = self.route.name
+        ctx = self.ctx
+        lost = ctx.faults.take_lost(name)
+        if lost:
+            ctx.stats.faults["lost"] += 1
+        profile_id = self.token.profile_id if self.token is not None else None
+        command = ctx.engine.accept(name, profile_id, rule, lost=lost)
+        return command_accepted(command.command_id, shape or ctx.id_shapes.next())
+
+
+Handler = Callable[[Call], Awaitable[web.StreamResponse]]
+"""A sandbox handler: one per route name."""
+
+
+def endpoint(route: Route, handler: Handler, ctx: Context) -> AiohttpHandler:
+    """The aiohttp handler serving ``route`` with ``handler``."""
+    tokens = ctx.state.tokens
+
+    if route.auth is Auth.TOKEN:
+
+        async def authenticated(request: web.Request) -> web.StreamResponse:
+            token = tokens.get(request.headers.get(AUTH_HEADER, ""))
+            if token is None or not token.valid(time.time()):
+                return unauthorized()
+            try:
+                return await handler(Call(request, ctx, route, token))
+            except Refusal as refusal:
+                return refusal.response
+
+        return authenticated
+
+    async def public(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(Call(request, ctx, route, None))
+        except Refusal as refusal:
+            return refusal.response
+
+    return public

@@ -1,0 +1,234 @@
+"""The command engine: accept now, settle later, from one timer.
+
+Privicore answers every mutating call with 202 before doing the work. The engine mirrors that:
+:meth:`CommandEngine.accept` records a :class:`Command` and returns at once; the business rule
+runs when the command *settles*, ``latency + uniform(0, jitter)`` seconds later, so a rule sees
+the state of the world at settle time, as on the real server.
+
+All pending commands share one heap and one ``loop.call_at`` timer armed for the earliest due
+time. Ten thousand pending commands cost ten thousand heap entries, not ten thousand tasks,
+and closing the engine is one ``cancel()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import heapq
+import itertools
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable
+
+import attrs
+
+from .stats import SandboxStats
+
+__all__ = ["Command", "CommandEngine", "CommandState", "Outcome", "Rule", "SettleListener"]
+
+_log = logging.getLogger(__name__)
+
+SUCCESS_MESSAGE = "Command completed successfully"
+
+# asyncio runs a timer up to one clock resolution early (BaseEventLoop._run_once).
+_CLOCK_RESOLUTION = time.get_clock_info("monotonic").resolution
+
+
+class CommandState(enum.IntEnum):
+    """A command's state; the values are the wire's ``command_status`` codes (§a5)."""
+
+    STARTED = 1
+    SUCCEEDED = 2
+    REJECTED = 3
+
+    @property
+    def word(self) -> str:
+        """The status word of the string/array answer shapes."""
+        return _WORDS[self]
+
+
+_WORDS = {
+    CommandState.STARTED: "started",
+    CommandState.SUCCEEDED: "succeeded",
+    CommandState.REJECTED: "rejected",
+}
+
+
+@attrs.frozen
+class Outcome:
+    """What a business rule decided: the final state and the body (message or reason key)."""
+
+    state: CommandState
+    body: object = None
+
+    @classmethod
+    def success(cls, body: object = SUCCESS_MESSAGE) -> Outcome:
+        """The command did its work."""
+        return cls(CommandState.SUCCEEDED, body)
+
+    @classmethod
+    def reject(cls, reason: str) -> Outcome:
+        """A rule refused the command; ``reason`` is a short key such as ``device.offline``."""
+        return cls(CommandState.REJECTED, reason)
+
+
+Rule = Callable[["Command"], Outcome]
+"""A business rule: evaluated once, when the command settles; it may change the state."""
+
+SettleListener = Callable[["Command"], None]
+
+
+@attrs.define(eq=False)
+class Command:
+    """One accepted command and, once settled, its outcome."""
+
+    command_id: str
+    route: str  # the route name that accepted it
+    profile_id: str | None
+    accepted_at: float  # wall clock (time.time())
+    state: CommandState = CommandState.STARTED
+    body: object = None
+    settled_at: float | None = None  # wall clock; None while started
+    lost: bool = False  # accepted, but will never settle (fault injection)
+    rule: Rule | None = attrs.field(default=None, repr=False)
+
+    @property
+    def settled(self) -> bool:
+        """True once the command has succeeded or been rejected."""
+        return self.state is not CommandState.STARTED
+
+
+class CommandEngine:
+    """Accepts commands and settles each after ``latency + uniform(0, jitter)`` seconds.
+
+    ``commands`` is the dict the engine records into (shared with the sandbox state, so tests
+    see every command). ``latency`` and ``jitter`` may be changed at any time; a change applies
+    to commands accepted afterwards.
+    """
+
+    def __init__(
+        self,
+        commands: dict[str, Command],
+        stats: SandboxStats,
+        *,
+        latency: float,
+        jitter: float,
+        rng: random.Random,
+    ) -> None:
+        self.commands = commands
+        self.latency = latency
+        self.jitter = jitter
+        self._stats = stats
+        self._rng = rng
+        self._heap: list[tuple[float, int, Command]] = []
+        self._order = itertools.count()  # ties settle in acceptance order
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_when = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._listeners: list[SettleListener] = []
+        self._closed = False
+
+    @property
+    def latency(self) -> float:
+        """Seconds from acceptance to settlement (before jitter)."""
+        return self._latency
+
+    @latency.setter
+    def latency(self, value: float) -> None:
+        if not value >= 0:
+            raise ValueError(f"latency must be >= 0, got {value!r}")
+        self._latency = float(value)
+
+    @property
+    def jitter(self) -> float:
+        """Upper bound of the uniform random delay added to ``latency``."""
+        return self._jitter
+
+    @jitter.setter
+    def jitter(self, value: float) -> None:
+        if not value >= 0:
+            raise ValueError(f"jitter must be >= 0, got {value!r}")
+        self._jitter = float(value)
+
+    @property
+    def pending(self) -> int:
+        """Commands waiting for their settle time (lost ones are not counted)."""
+        return len(self._heap)
+
+    def add_listener(self, listener: SettleListener) -> None:
+        """Call ``listener(command)`` whenever a command settles (the ack channel's hook)."""
+        self._listeners.append(listener)
+
+    def accept(
+        self, route: str, profile_id: str | None, rule: Rule, *, lost: bool = False
+    ) -> Command:
+        """Record a new command and schedule its settlement; must run on the event loop.
+
+        A ``lost`` command is recorded but never scheduled: its status stays ``started``.
+        """
+        command = Command(str(uuid.uuid4()), route, profile_id, time.time(), lost=lost)
+        self.commands[command.command_id] = command
+        self._stats.commands_accepted += 1
+        if lost:
+            self._stats.commands_lost += 1
+            return command
+        command.rule = rule
+        loop = self._loop or asyncio.get_running_loop()
+        self._loop = loop
+        delay = self._latency
+        if self._jitter:
+            delay += self._rng.uniform(0.0, self._jitter)
+        due = loop.time() + delay
+        heapq.heappush(self._heap, (due, next(self._order), command))
+        if self._timer is None or due < self._timer_when:
+            self._arm(due)
+        return command
+
+    def close(self) -> None:
+        """Cancel the timer; commands still pending stay ``started`` forever. Idempotent."""
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._heap.clear()
+
+    def _arm(self, when: float) -> None:
+        if self._closed or self._loop is None:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._loop.call_at(when, self._fire)
+        self._timer_when = when
+
+    def _fire(self) -> None:
+        self._timer = None
+        assert self._loop is not None
+        # Settle everything the loop considered due, or an early wake-up would re-arm forever.
+        horizon = self._loop.time() + _CLOCK_RESOLUTION
+        heap = self._heap
+        while heap and heap[0][0] <= horizon:
+            self._settle(heapq.heappop(heap)[2])
+        if heap:
+            self._arm(heap[0][0])
+
+    def _settle(self, command: Command) -> None:
+        rule, command.rule = command.rule, None
+        try:
+            outcome = rule(command) if rule is not None else Outcome.success()
+        except Exception:
+            # A bug in one rule must not stall every other command behind it in the heap.
+            _log.exception("sandbox rule for %s failed", command.route)
+            outcome = Outcome.reject("sandbox.internal_error")
+        command.state = outcome.state
+        command.body = outcome.body
+        command.settled_at = time.time()
+        stats = self._stats
+        stats.commands_settled += 1
+        if outcome.state is CommandState.SUCCEEDED:
+            stats.commands_succeeded += 1
+        else:
+            stats.commands_rejected += 1
+        for listener in self._listeners:
+            listener(command)

@@ -1,0 +1,119 @@
+"""Running the sandbox as its own process: ``python -m privicore_async.sandbox``.
+
+Benchmarks run it apart from the client so the server's work does not share the client's
+core. It prints one ``privicore sandbox listening on URL`` line (flushed, for a parent process
+to read) and serves until SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .config import ID_SHAPES, REAUTHORIZE_MODES, STATUS_METHODS, STATUS_SHAPES
+from .faults import Faults
+from .server import Sandbox
+
+__all__ = ["main", "parser", "serve"]
+
+LISTENING = "privicore sandbox listening on"
+
+
+async def serve(host: str = "127.0.0.1", port: int = 9009, **sandbox_kwargs: Any) -> None:
+    """Run a :class:`Sandbox` until SIGINT/SIGTERM (or until cancelled), then close it."""
+    await _run_until_signalled(Sandbox(host=host, port=port, **sandbox_kwargs))
+
+
+async def _run_until_signalled(sandbox: Sandbox) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    handled: list[signal.Signals] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        # Not every loop supports signal handlers (Windows); there Ctrl-C cancels run().
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+            handled.append(signum)
+    try:
+        async with sandbox:
+            print(f"{LISTENING} {sandbox.api_url}", flush=True)
+            await stop.wait()
+    finally:
+        for signum in handled:
+            loop.remove_signal_handler(signum)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command-line options (shared with the ``privicore sandbox`` subcommand)."""
+    p = argparse.ArgumentParser(
+        prog="python -m privicore_async.sandbox",
+        description="Run the Privicore sandbox (an in-memory Privicore server) on loopback.",
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=9009, help="0 picks a free port")
+    p.add_argument("--latency", type=float, default=0.2, help="seconds until a command settles")
+    p.add_argument("--jitter", type=float, default=0.0, help="extra random settle delay bound")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--id-shape", choices=(*ID_SHAPES, "mixed"), default="mixed")
+    p.add_argument("--status-shape", choices=(*STATUS_SHAPES, "mixed"), default="object")
+    p.add_argument(
+        "--status-methods", default=",".join(STATUS_METHODS), help="e.g. POST,GET or POST"
+    )
+    p.add_argument("--token-ttl", type=float, default=3600.0)
+    p.add_argument("--reauthorize-mode", choices=REAUTHORIZE_MODES, default="sync")
+    faults = p.add_argument_group("fault injection (probabilities per request)")
+    faults.add_argument("--error-rate", type=float, default=0.0)
+    faults.add_argument("--reset-rate", type=float, default=0.0)
+    faults.add_argument("--rate-limit-rate", type=float, default=0.0)
+    faults.add_argument("--retry-after", type=float, default=1.0)
+    faults.add_argument("--slow-rate", type=float, default=0.0)
+    faults.add_argument("--slow-delay", type=float, default=1.0)
+    faults.add_argument("--lost-rate", type=float, default=0.0)
+    faults.add_argument(
+        "--fault-routes", default=None, help="comma-separated route names (default: all)"
+    )
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, serve until a signal, return the exit status (0 on a clean stop)."""
+    args = parser().parse_args(argv)
+    try:
+        # Built before the loop starts, so a bad option is a usage error, not a traceback.
+        sandbox = Sandbox(
+            host=args.host,
+            port=args.port,
+            latency=args.latency,
+            jitter=args.jitter,
+            seed=args.seed,
+            id_shape=args.id_shape,
+            status_shape=args.status_shape,
+            status_methods=tuple(m.strip() for m in args.status_methods.split(",") if m.strip()),
+            token_ttl=args.token_ttl,
+            reauthorize_mode=args.reauthorize_mode,
+            faults=Faults(
+                error_rate=args.error_rate,
+                reset_rate=args.reset_rate,
+                rate_limit_rate=args.rate_limit_rate,
+                retry_after=args.retry_after,
+                slow_rate=args.slow_rate,
+                slow_delay=args.slow_delay,
+                lost_rate=args.lost_rate,
+                routes=args.fault_routes.split(",") if args.fault_routes else None,
+                seed=args.seed,
+            ),
+        )
+    except ValueError as exc:
+        parser().error(str(exc))
+    try:
+        asyncio.run(_run_until_signalled(sandbox))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:  # the port is taken, the host is not local, ...
+        print(f"privicore sandbox: cannot listen: {exc}", file=sys.stderr)
+        return 1
+    return 0

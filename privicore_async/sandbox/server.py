@@ -1,0 +1,293 @@
+"""The :class:`Sandbox`: Privicore on loopback, assembled from the route table.
+
+Every Privicore endpoint is registered from :data:`~privicore_async.routes.ROUTES` by route
+name, so the sandbox and the client agree on paths by construction. Routes on the upstream and
+downstream hosts are not served here (they live on other hosts). A few ``/_sandbox/`` admin
+endpoints let a benchmark steer a sandbox that runs in another process.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from ..routes import ROUTES, Host, Route
+from .answers import id_shapes, json_answer, not_found, status_shapes, validation_failed
+from .call import Context, endpoint
+from .config import STATUS_METHODS, IdShape, ReauthorizeMode, Settings, StatusShape
+from .engine import CommandEngine
+from .faults import FaultInjector, Faults, fault_middleware
+from .handlers import HANDLERS, not_implemented
+from .state import SandboxState
+from .stats import SandboxStats
+
+__all__ = ["ADMIN_PREFIX", "Sandbox"]
+
+ADMIN_PREFIX = "/_sandbox"
+_SHUTDOWN_GRACE = 0.5  # seconds an in-flight request (e.g. a "slow" fault) gets at close()
+
+
+class Sandbox:
+    """An in-memory Privicore server on loopback (aiohttp.web), for tests, demos and benchmarks.
+
+    ``latency``/``jitter``: every command settles ``latency + uniform(0, jitter)`` seconds after
+    it was accepted (seeded by ``seed``). ``id_shape`` picks how 202 bodies carry the command id
+    (``"json-string"``, ``"text"``, ``"array"``, ``"object"``, ``"header"``, or ``"mixed"`` to
+    rotate); the id is always in the ``x-dpt-cab-id`` header too. ``status_shape`` does the same
+    for status answers (``"object"``, ``"string"``, ``"array"``, ``"mixed"``), and
+    ``status_methods`` the HTTP methods the status endpoint accepts (the other one gets 405).
+    ``token_ttl`` is the lifetime of tokens from ``authenticate``; ``reauthorize_mode`` is
+    ``"sync"`` (200 with a new token) or ``"command"`` (202, the same token is extended on
+    settle). ``faults`` injects random faults; :meth:`inject` scripts one-offs. ``port=0`` picks
+    a free port.
+
+    Use ``async with Sandbox() as sb:`` or :meth:`start` / :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        *,
+        latency: float = 0.2,
+        jitter: float = 0.0,
+        id_shape: IdShape = "mixed",
+        status_shape: StatusShape = "object",
+        status_methods: tuple[str, ...] = STATUS_METHODS,
+        token_ttl: float = 3600.0,
+        reauthorize_mode: ReauthorizeMode = "sync",
+        faults: Faults | None = None,
+        seed: int = 0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.settings = Settings(
+            id_shape=id_shape,
+            status_shape=status_shape,
+            status_methods=status_methods,
+            token_ttl=token_ttl,
+            reauthorize_mode=reauthorize_mode,
+        )
+        self.state = SandboxState()
+        """The in-memory world (profiles, tokens, devices, commands), for assertions."""
+        self.stats = SandboxStats()
+        """Counters: requests per route name, status requests, commands accepted/settled."""
+        self.faults = faults or Faults()
+        self.host = host
+        self.port = port
+        self._injector = FaultInjector(self.faults)
+        self._engine = CommandEngine(
+            self.state.commands, self.stats, latency=latency, jitter=jitter, rng=random.Random(seed)
+        )
+        self._ctx = Context(
+            settings=self.settings,
+            state=self.state,
+            engine=self._engine,
+            faults=self._injector,
+            stats=self.stats,
+            id_shapes=id_shapes(self.settings.id_shape),
+            status_shapes=status_shapes(self.settings.status_shape),
+        )
+        self._runner: web.AppRunner | None = None
+        self._api_url: str | None = None
+        self._closed = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bind and start serving. Idempotent while running; a closed sandbox cannot restart."""
+        if self._closed:
+            raise RuntimeError("this Sandbox was closed; create a new one")
+        if self._runner is not None:
+            return
+        runner = web.AppRunner(
+            self._build_app(),
+            access_log=None,  # no per-request logging: the sandbox must not be the bottleneck
+            shutdown_timeout=_SHUTDOWN_GRACE,
+            # A handler whose client went away (e.g. mid "slow" fault) is cancelled, not left
+            # sleeping past close(), where the server no longer tracks it.
+            handler_cancellation=True,
+        )
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.host, self.port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        host, port = runner.addresses[0][:2]
+        self.port = port
+        self._api_url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    async def close(self) -> None:
+        """Stop serving and cancel every pending settlement. Idempotent."""
+        self._closed = True
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+        # After the runner: a request still in flight during cleanup may accept a command.
+        self._engine.close()
+
+    async def __aenter__(self) -> Sandbox:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- what clients connect to -----------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        """``http://HOST:PORT`` of the REST API (the real port, also when ``port=0``)."""
+        if self._api_url is None:
+            raise RuntimeError("the Sandbox is not started")
+        return self._api_url
+
+    @property
+    def ws_url(self) -> str | None:
+        """The WebSocket ack channel's URL; ``None``: this sandbox has no channel yet."""
+        return None
+
+    # -- knobs and inspection --------------------------------------------------------------
+
+    @property
+    def latency(self) -> float:
+        """Seconds from acceptance to settlement; changes apply to later commands."""
+        return self._engine.latency
+
+    @latency.setter
+    def latency(self, value: float) -> None:
+        self._engine.latency = value
+
+    @property
+    def jitter(self) -> float:
+        """Upper bound of the random extra settle delay; changes apply to later commands."""
+        return self._engine.jitter
+
+    @jitter.setter
+    def jitter(self, value: float) -> None:
+        self._engine.jitter = value
+
+    def set_device_online(self, device_identifier: str, online: bool) -> None:
+        """Mark a device online or offline (``sync-device`` rejects offline ones on settle).
+
+        Raises ``KeyError`` for an unknown device.
+        """
+        self.state.devices[device_identifier].online = bool(online)
+
+    def expire_tokens(self) -> int:
+        """Make every token issued so far expire now (they answer 401); returns how many."""
+        now = time.time()
+        tokens = self.state.tokens.values()
+        for token in tokens:
+            token.expires_at = min(token.expires_at, now)
+        return len(tokens)
+
+    def settled_at(self, command_id: str) -> float | None:
+        """Wall-clock time (``time.time()``) the command settled; ``None`` if pending or unknown."""
+        command = self.state.commands.get(command_id)
+        return None if command is None else command.settled_at
+
+    def inject(
+        self,
+        route_name: str,
+        fault: str,
+        times: int = 1,
+        *,
+        retry_after: float | None = None,
+        delay: float | None = None,
+    ) -> None:
+        """Make the next ``times`` requests to ``route_name`` meet ``fault``.
+
+        Faults: ``"error"`` (503), ``"reset"`` (connection reset, no answer), ``"rate_limit"``
+        (429 + ``Retry-After: retry_after``), ``"slow"`` (answered ``delay`` seconds late),
+        ``"unauthorized"`` (401 as if the token had expired; the token stays valid), ``"lost"``
+        (the next accepted command of the route never settles). Defaults come from ``faults``.
+        """
+        self._injector.inject(route_name, fault, times, retry_after=retry_after, delay=delay)
+
+    # -- assembly --------------------------------------------------------------------------
+
+    def _methods(self, route: Route) -> tuple[str, ...]:
+        if route.name == "utility.command_status":
+            # The probe uses POST, the seed and official docs GET (§a5): serve what is asked.
+            return self.settings.status_methods
+        return (route.method,)
+
+    def _build_app(self) -> web.Application:
+        app = web.Application(middlewares=[fault_middleware(self._injector, self.stats)])
+        for route in ROUTES.values():
+            if route.host is not Host.API:
+                continue
+            handler = endpoint(route, HANDLERS.get(route.name, not_implemented), self._ctx)
+            for method in self._methods(route):
+                app.router.add_route(method, route.path, handler, name=route.name)
+        admin = (
+            ("GET", "/stats", self._admin_stats, "stats"),
+            ("GET", "/settled", self._admin_settled, "settled"),
+            ("POST", "/devices/{deviceIdentifier}/online", self._admin_online, "device_online"),
+            ("POST", "/tokens/expire", self._admin_expire, "expire_tokens"),
+            ("POST", "/latency", self._admin_latency, "latency"),
+        )
+        for method, path, admin_handler, name in admin:
+            app.router.add_route(
+                method, ADMIN_PREFIX + path, admin_handler, name=f"_sandbox.{name}"
+            )
+        return app
+
+    # -- admin endpoints (not Privicore's; for a sandbox in another process) ----------------
+
+    async def _admin_stats(self, request: web.Request) -> web.StreamResponse:
+        return json_answer(self.stats.as_dict())
+
+    async def _admin_settled(self, request: web.Request) -> web.StreamResponse:
+        settled = {
+            cid: command.settled_at
+            for cid, command in self.state.commands.items()
+            if command.settled_at is not None
+        }
+        return json_answer(settled)
+
+    async def _admin_online(self, request: web.Request) -> web.StreamResponse:
+        identifier = request.match_info["deviceIdentifier"]
+        value = (await request.post()).get("online")
+        if value not in ("0", "1"):
+            return validation_failed({"online": ["This value should be 0 or 1."]})
+        if identifier not in self.state.devices:
+            return not_found()
+        self.set_device_online(identifier, value == "1")
+        return json_answer({"deviceIdentifier": identifier, "online": value == "1"})
+
+    async def _admin_expire(self, request: web.Request) -> web.StreamResponse:
+        return json_answer({"expired": self.expire_tokens()})
+
+    async def _admin_latency(self, request: web.Request) -> web.StreamResponse:
+        form: Mapping[str, Any] = await request.post()
+        values: dict[str, float] = {}
+        errors: dict[str, list[str]] = {}
+        for field in ("latency", "jitter"):
+            raw = form.get(field)
+            if raw is None or (isinstance(raw, str) and not raw.strip()):
+                continue
+            try:
+                values[field] = float(raw)
+                if not values[field] >= 0:
+                    raise ValueError
+            except (TypeError, ValueError):
+                errors[field] = ["This value should be a number >= 0."]
+        if errors:
+            return validation_failed(errors)
+        if "latency" in values:
+            self.latency = values["latency"]
+        if "jitter" in values:
+            self.jitter = values["jitter"]
+        return json_answer({"latency": self.latency, "jitter": self.jitter})
