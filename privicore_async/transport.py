@@ -39,7 +39,13 @@ from yarl import URL
 
 from . import errors
 from .routes import Auth, Encoding, Host, Route
-from .wire import REQUEST_ID_HEADER, decode_body, parse_retry_after, parse_validation_errors
+from .wire import (
+    AUTHORIZATION_HEADER,
+    REQUEST_ID_HEADER,
+    decode_body,
+    parse_retry_after,
+    parse_validation_errors,
+)
 
 __all__ = [
     "Credential",
@@ -203,7 +209,7 @@ class Transport:
             )
         if route.auth is Auth.TOKEN:
             assert isinstance(credential, str)
-            headers["X-DPT-AUTHORIZATION"] = credential
+            headers[AUTHORIZATION_HEADER] = credential
             secrets.append(credential)
         elif route.auth is Auth.CLIENT_SECRET_BASIC:
             assert isinstance(credential, tuple)

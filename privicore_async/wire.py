@@ -19,6 +19,7 @@ from .models.converter import structure
 from .models.profile import AuthToken
 
 __all__ = [
+    "AUTHORIZATION_HEADER",
     "COMMAND_ID_HEADER",
     "REQUEST_ID_HEADER",
     "CommandStatus",
@@ -32,6 +33,7 @@ __all__ = [
     "parse_validation_errors",
 ]
 
+AUTHORIZATION_HEADER = "X-DPT-AUTHORIZATION"  # raw token, no "Bearer " prefix (§a2)
 COMMAND_ID_HEADER = "x-dpt-cab-id"
 REQUEST_ID_HEADER = "x-dpt-cab-request-id"
 

@@ -15,6 +15,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler as AiohttpHandler
 
 from ..routes import Auth, Route
+from ..wire import AUTHORIZATION_HEADER
 from .answers import Refusal, ShapeCycle, command_accepted, unauthorized
 from .config import Settings
 from .engine import CommandEngine, Rule
@@ -25,7 +26,7 @@ from .validation import FormReader
 
 __all__ = ["AUTH_HEADER", "Call", "Context", "Handler", "endpoint"]
 
-AUTH_HEADER = "X-DPT-AUTHORIZATION"
+AUTH_HEADER = AUTHORIZATION_HEADER
 
 
 @attrs.define(eq=False)
