@@ -5,13 +5,14 @@ one scheduler task that wakes at the earliest, and at most ``PollPolicy.concurre
 requests in flight. Ten thousand pending commands are ten thousand heap entries, not ten
 thousand sleeping tasks; an idle tracker runs no task at all.
 
-Polling is *adaptive*: per kind of command (its route name) the tracker learns how long such
-commands take, from the bracket between the last "pending" and the first "settled" answer.
-Once it knows, it holds back the first poll until a command of that kind could plausibly have
-settled, then polls finely around the expected time, and backs off exponentially (``backoff``'s
-generator) past it. Before anything is known, a kind's commands are paced by the first of them:
-while the oldest command of a kind is still pending at age *a*, younger ones do not poll before
-age *a* either. ``PollPolicy(adaptive=False)`` gives plain jittered exponential polling.
+Polling is *adaptive*, per kind of command (its route name). A couple of commands of a kind
+are *scouts*: they poll densely from the start and so measure how long such commands take.
+Every other command of the kind waits (parked, costing no request) until a scout has settled,
+then makes its first status read when most commands of that kind have settled (mean plus one
+deviation of the learned duration), reads again at one-deviation steps, and backs off
+exponentially (``backoff``'s generator) past the expected window. A steady stream keeps an
+occasional scout, so the model follows the server when it speeds up or slows down.
+``PollPolicy(adaptive=False)`` gives plain jittered exponential polling.
 
 Pushed acks (the WebSocket channel) settle handles through :meth:`CommandTracker.settle`.
 """
@@ -153,6 +154,7 @@ class CommandHandle:
         "_error",
         "_pending_age",
         "_result",
+        "_scout",
         "_submitted_mono",
         "_tracker",
         "_waiters",
@@ -185,6 +187,7 @@ class CommandHandle:
         self._deadline = self._submitted_mono + (timeout if timeout is not None else 0.0)
         self._due = 0.0
         self._pending_age = 0.0  # age at the last "still pending" answer
+        self._scout = False  # polls densely to measure its kind's duration
         self._result: CommandResult | None = None
         self._error: BaseException | None = None
         self._callbacks: list[_Callback] = []
@@ -336,15 +339,17 @@ class CommandHandle:
 
 
 class _KindModel:
-    """What the tracker has learned about how long one kind of command takes."""
+    """What the tracker knows about how long one kind of command takes."""
 
-    __slots__ = ("dev", "leader_age", "mean", "samples")
+    __slots__ = ("dev", "mean", "parked", "samples", "scouts", "seen")
 
     def __init__(self) -> None:
         self.samples = 0
         self.mean = 0.0
         self.dev = 0.0
-        self.leader_age = 0.0  # before any sample: the oldest pending age seen
+        self.scouts = 0  # scouts of this kind now pending
+        self.seen = 0  # commands of this kind tracked so far
+        self.parked: list[CommandHandle] = []  # waiting for the first sample
 
     def observe(self, low: float, high: float) -> None:
         """A command settled somewhere in ``[low, high]`` seconds after submission."""
@@ -352,11 +357,17 @@ class _KindModel:
         if self.samples == 0:
             self.mean, self.dev = estimate, half_width
         else:
+            # Early samples weigh more; later ones move the model at a steady 10 %.
             weight = max(0.1, 1 / (self.samples + 1))
             spread = max(abs(estimate - self.mean), half_width)
             self.mean += weight * (estimate - self.mean)
             self.dev += weight * (spread - self.dev)
         self.samples += 1
+
+
+_SCOUTS = 2  # scouts per kind at a time
+_SCOUT_EVERY = 16  # once the model exists, every 16th command of a kind scouts
+_SCOUT_STEP = 0.05  # a scout reads again after 5 % of its age (at least min_interval)
 
 
 class CommandTracker:
@@ -405,7 +416,7 @@ class CommandTracker:
             self, command_id, kind=kind, timeout=self.policy.timeout if timeout is None else timeout
         )
         self._by_id[command_id] = handle
-        self._schedule(handle, self._first_delay(handle))
+        self._start(handle)
         return handle
 
     def settle(self, command_id: str, status: CommandStatus, body: Any = None) -> bool:
@@ -435,48 +446,65 @@ class CommandTracker:
 
     # -- scheduling --------------------------------------------------------------------------
 
-    def _jittered(self, delay: float) -> float:
-        return delay * (1 - self.policy.jitter * self._rng.random())
+    def _model(self, handle: CommandHandle) -> _KindModel | None:
+        if not self.policy.adaptive or handle.kind is None:
+            return None
+        model = self._kinds.get(handle.kind)
+        if model is None:
+            model = self._kinds[handle.kind] = _KindModel()
+        return model
 
-    def _first_delay(self, handle: CommandHandle) -> float:
-        policy = self.policy
-        model = self._kinds.get(handle.kind or "") if policy.adaptive else None
-        if model is None or (model.samples == 0 and model.leader_age == 0.0):
-            return policy.initial_delay
-        return max(policy.min_interval, self._hold_age(model))
+    def _start(self, handle: CommandHandle) -> None:
+        model = self._model(handle)
+        if model is None:
+            self._schedule(handle, self.policy.initial_delay)
+            return
+        model.seen += 1
+        scouting = model.samples == 0 or model.seen % _SCOUT_EVERY == 0
+        if scouting and model.scouts < _SCOUTS:
+            handle._scout = True
+            model.scouts += 1
+            self._schedule(handle, self.policy.initial_delay)
+        elif model.samples == 0:
+            # Park until a scout settles; the deadline entry still expires it if none does.
+            model.parked.append(handle)
+            self._schedule(handle, handle._deadline - time.monotonic())
+        else:
+            self._schedule(handle, self._next_delay(handle))
 
-    def _hold_age(self, model: _KindModel) -> float:
-        """No command of this kind is polled younger than this."""
-        if model.samples:
-            return max(0.0, model.mean - 2 * model.dev)
-        # Pacing by the oldest pending command is a guess until one settles: keep it short,
-        # so a first command that hangs (e.g. waiting for votes) cannot starve the others.
-        return min(model.leader_age, self.policy.max_interval)
+    def _release(self, model: _KindModel) -> None:
+        parked, model.parked = model.parked, []
+        for handle in parked:
+            if not handle.done():
+                self._schedule(handle, self._next_delay(handle))
 
     def _next_delay(self, handle: CommandHandle) -> float:
         policy = self.policy
         if self.acks_live:
             return policy.safety_interval
         age = handle._age
-        model = self._kinds.get(handle.kind or "") if policy.adaptive else None
+        model = self._model(handle)
+        if model is not None and handle._scout:
+            return min(policy.max_interval, max(policy.min_interval, age * _SCOUT_STEP))
         if model is not None and model.samples:
-            low, high = model.mean - 2 * model.dev, model.mean + 2 * model.dev
-            if age < low:
-                return low - age
-            if age < high:
-                return max(policy.min_interval, model.dev / 2)
+            first = model.mean + model.dev  # by then most commands of the kind have settled
+            if age < first:
+                return first - age
+            if age < model.mean + 3 * model.dev:
+                return max(policy.min_interval, model.dev)
         waits = self._backoffs.get(id(handle))
         if waits is None:
             # Grow from the command's age: a command pending for 10 s is not polled every 50 ms.
-            first = max(policy.min_interval, age * (policy.factor - 1))
-            waits = backoff.expo(base=policy.factor, factor=first, max_value=policy.max_interval)
+            start = max(policy.min_interval, age * (policy.factor - 1), policy.initial_delay)
+            waits = backoff.expo(base=policy.factor, factor=start, max_value=policy.max_interval)
             next(waits)  # backoff's generators yield once before the first value
             self._backoffs[id(handle)] = waits
-        return max(policy.min_interval, next(waits))
+        delay = max(policy.min_interval, next(waits))
+        # Jitter spreads out commands that would otherwise poll in lockstep.
+        return delay * (1 - policy.jitter * self._rng.random())
 
     def _schedule(self, handle: CommandHandle, delay: float) -> None:
-        now = time.monotonic()
-        due = min(now + self._jittered(delay), handle._deadline)
+        due = min(time.monotonic() + max(0.0, delay), handle._deadline)
         handle._due = due
         heapq.heappush(self._heap, (due, next(self._seq), handle))
         if self._scheduler is None or self._scheduler.done():
@@ -490,6 +518,12 @@ class CommandTracker:
         if handle.command_id is not None and self._by_id.get(handle.command_id) is handle:
             del self._by_id[handle.command_id]
         self._backoffs.pop(id(handle), None)
+        if handle._scout and handle.kind is not None:
+            model = self._kinds[handle.kind]
+            model.scouts -= 1
+            if model.samples == 0 and model.scouts == 0 and model.parked:
+                # Every scout ended without a measurement: the parked fall back to backoff.
+                self._release(model)
 
     async def _sleep_until(self, when: float) -> None:
         loop = asyncio.get_running_loop()
@@ -516,11 +550,7 @@ class CommandTracker:
                 await self._sleep_until(start)
                 continue
             heapq.heappop(heap)
-            # At the deadline one last read is made (no hold): its "pending" answer expires it.
-            hold = self._hold_for(handle) if now < handle._deadline else 0.0
-            if hold > 0:
-                self._schedule(handle, hold)  # nothing to learn yet: no request spent
-                continue
+            # Also at the deadline one last read is made: its "pending" answer expires it.
             await self._slots.acquire()
             if handle.done():
                 self._slots.release()
@@ -529,15 +559,6 @@ class CommandTracker:
             self._polls.add(task)
             task.add_done_callback(self._polls.discard)
 
-    def _hold_for(self, handle: CommandHandle) -> float:
-        """Seconds to hold back a due poll because its kind cannot have settled yet."""
-        if not self.policy.adaptive or self.acks_live:
-            return 0.0
-        model = self._kinds.get(handle.kind or "")
-        if model is None:
-            return 0.0
-        return self._hold_age(model) - handle._age
-
     def _expire(self, handle: CommandHandle) -> None:
         timeout = handle._deadline - handle._submitted_mono
         handle._finish(
@@ -545,18 +566,21 @@ class CommandTracker:
         )
 
     def _learn(self, handle: CommandHandle, *, exact: bool = False) -> None:
-        if handle.kind is None:
+        """Feed a settled command's duration to its kind's model, when it was measured."""
+        model = self._model(handle)
+        if model is None:
             return
-        model = self._kinds.setdefault(handle.kind, _KindModel())
         age = handle._age
-        model.observe(age if exact else handle._pending_age, age)
-
-    def _note_pending(self, handle: CommandHandle) -> None:
-        handle._pending_age = handle._age
-        if handle.kind is not None and self.policy.adaptive:
-            model = self._kinds.setdefault(handle.kind, _KindModel())
-            if model.samples == 0:
-                model.leader_age = max(model.leader_age, handle._pending_age)
+        if exact:
+            model.observe(age, age)
+        elif handle._pending_age > 0 or handle._scout:
+            model.observe(handle._pending_age, age)
+        else:
+            # Settled at the first read: only an upper bound, which the schedule itself
+            # chose. It says nothing new; the scouts keep the model honest.
+            return
+        if model.samples == 1 and model.parked:
+            self._release(model)
 
     async def _poll(self, handle: CommandHandle, *, use_slot: bool) -> None:
         assert handle.command_id is not None
@@ -587,7 +611,7 @@ class CommandTracker:
                 self._learn(handle)
                 handle._settle(reading)
             else:
-                self._note_pending(handle)
+                handle._pending_age = handle._age
                 self._reschedule(handle)
         finally:
             if use_slot and self._slots is not None:

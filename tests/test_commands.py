@@ -360,9 +360,55 @@ async def test_adaptive_polling_learns_the_duration() -> None:
         if i % 50 == 49:
             await asyncio.sleep(0.1)
     await gather(*handles)
-    later = [source.fetches[f"c{i}"] for i in range(200, 300)]
-    # Once the kind's duration is known, a command costs about two status reads.
-    assert sum(later) / len(later) <= 3.0
+    polls = [source.fetches[f"c{i}"] for i in range(300)]
+    # Scouts pay for the measurement; everybody else needs about one read.
+    assert sum(polls) / len(polls) <= 1.6
+    assert sorted(polls)[len(polls) // 2] == 1
+    await tracker.close()
+
+
+async def test_followers_wait_for_a_scout_before_polling() -> None:
+    source = ScriptedSource()
+    tracker = CommandTracker(source, PollPolicy(initial_delay=0.01, min_interval=0.01, timeout=10))
+    handles = []
+    for i in range(50):
+        source.plan(f"c{i}", 0.3)
+        handles.append(tracker.track(f"c{i}", kind="k"))
+    await asyncio.sleep(0.25)
+    assert set(source.fetches) <= {"c0", "c1"}  # only the two scouts have spent requests
+    assert source.total >= 4  # and they poll densely
+    await gather(*handles)
+    followers = [source.fetches[f"c{i}"] for i in range(2, 50)]
+    assert max(followers) <= 2
+    await tracker.close()
+
+
+async def test_parked_followers_fall_back_when_scouts_fail() -> None:
+    source = ScriptedSource()
+    tracker = CommandTracker(source, PollPolicy(initial_delay=0.01, min_interval=0.01, timeout=10))
+    for i in range(5):
+        source.plan(f"c{i}", 0.2)
+    scouts = [tracker.track("c0", kind="k"), tracker.track("c1", kind="k")]
+    followers = [tracker.track(f"c{i}", kind="k") for i in range(2, 5)]
+    for scout in scouts:
+        scout.cancel()  # no measurement will come from them
+    results = await gather(*followers, timeout=5)
+    assert all(r.status is CommandStatus.SUCCEEDED for r in results)
+    await tracker.close()
+
+
+async def test_kinds_are_learned_separately() -> None:
+    source = ScriptedSource()
+    tracker = CommandTracker(source, PollPolicy(initial_delay=0.01, min_interval=0.01, timeout=10))
+    for i in range(10):
+        source.plan(f"slow{i}", 0.5)
+        source.plan(f"fast{i}", 0.05)
+    slow = [tracker.track(f"slow{i}", kind="slow") for i in range(10)]
+    fast = [tracker.track(f"fast{i}", kind="fast") for i in range(10)]
+    started = time.monotonic()
+    await gather(*fast)
+    assert time.monotonic() - started < 0.4  # not held back by the slow kind
+    await gather(*slow)
     await tracker.close()
 
 
