@@ -585,6 +585,8 @@ class CommandTracker:
     async def _poll(self, handle: CommandHandle, *, use_slot: bool) -> None:
         assert handle.command_id is not None
         try:
+            if handle.done():  # settled or cancelled while this read waited for its turn
+                return
             try:
                 reading = await self._source.fetch(handle.command_id)
             finally:
