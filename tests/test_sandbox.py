@@ -855,7 +855,9 @@ async def test_close_cancels_pending_settlements_and_leaves_no_task() -> None:
 
 
 async def test_many_commands_share_one_timer() -> None:
-    async with serving(latency=0.05) as api:
+    # Latency long enough that all 200 are still pending when the last 202 arrives,
+    # even on a loaded machine.
+    async with serving(latency=1.0) as api:
         token = await api.profile()
         ids = await asyncio.gather(
             *(

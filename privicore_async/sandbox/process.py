@@ -47,10 +47,10 @@ async def _run_until_signalled(sandbox: Sandbox) -> None:
             loop.remove_signal_handler(signum)
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(prog: str = "python -m privicore_async.sandbox") -> argparse.ArgumentParser:
     """The command-line options (shared with the ``privicore sandbox`` subcommand)."""
     p = argparse.ArgumentParser(
-        prog="python -m privicore_async.sandbox",
+        prog=prog,
         description="Run the Privicore sandbox (an in-memory Privicore server) on loopback.",
     )
     p.add_argument("--host", default="127.0.0.1")
@@ -79,9 +79,11 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, *, prog: str = "python -m privicore_async.sandbox"
+) -> int:
     """Parse ``argv``, serve until a signal, return the exit status (0 on a clean stop)."""
-    args = parser().parse_args(argv)
+    args = parser(prog).parse_args(argv)
     try:
         # Built before the loop starts, so a bad option is a usage error, not a traceback.
         sandbox = Sandbox(
@@ -108,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ),
         )
     except ValueError as exc:
-        parser().error(str(exc))
+        parser(prog).error(str(exc))
     try:
         asyncio.run(_run_until_signalled(sandbox))
     except KeyboardInterrupt:
