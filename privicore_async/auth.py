@@ -38,7 +38,7 @@ class TokenKeeper:
         token: str | None,
         refresh_margin: float = 60.0,
         reauthorize_ttl: int = 3600,
-        await_command: Callable[[str, WireResponse], Awaitable[None]] | None = None,
+        await_command: Callable[[str, WireResponse, float | None], Awaitable[None]] | None = None,
     ) -> None:
         self._transport = transport
         self._routes = routes
@@ -98,6 +98,9 @@ class TokenKeeper:
             return (await self._authenticate_once(None)).authorization_token
         left = current.seconds_left()
         if left is not None and left < self.refresh_margin:
+            if left > 0 and self._lock.locked():
+                # Someone is already renewing it and it still works: do not queue behind them.
+                return current.authorization_token
             return (await self._refresh_once(current)).authorization_token
         return current.authorization_token
 
@@ -151,7 +154,9 @@ class TokenKeeper:
         response = await self._transport.request(route, fields={"ttl": ttl}, credential=token)
         if response.status == 202:
             if self._await_command is not None:
-                await self._await_command(route.name, response)
+                # Never wait for the renewal longer than the old token lives.
+                left = self.current.seconds_left() if self.current else None
+                await self._await_command(route.name, response, left)
             expiry = await self._transport.request(
                 self._routes["profile.token_expiry"], credential=token
             )

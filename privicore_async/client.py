@@ -170,6 +170,9 @@ class PrivicoreClient:
         """One read of a command's status (with retries); settles nothing."""
         return await self._status_source.fetch(command_id, retry=True)
 
-    async def _await_response_command(self, name: str, response: WireResponse) -> None:
-        handle = self.tracker.track(extract_command_id(response.body, response.headers), kind=name)
-        await handle
+    async def _await_response_command(
+        self, name: str, response: WireResponse, timeout: float | None
+    ) -> None:
+        command_id = extract_command_id(response.body, response.headers)
+        handle = self.tracker.track(command_id, kind=name)
+        await handle.wait(timeout=None if timeout is None else max(0.1, timeout))

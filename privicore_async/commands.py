@@ -545,11 +545,18 @@ class CommandTracker:
                 heapq.heappop(heap)  # settled or rescheduled since: a stale entry
                 continue
             now = time.monotonic()
-            start = max(due, self._paused_until)
-            if start > now:
-                await self._sleep_until(start)
+            if due > now:
+                await self._sleep_until(due)
                 continue
             heapq.heappop(heap)
+            if now < self._paused_until:
+                # The server asked for a pause (429): no read now, but a deadline that falls
+                # inside the pause still ends the wait on time.
+                if now >= handle._deadline:
+                    self._expire(handle)
+                else:
+                    self._schedule(handle, self._paused_until - now)
+                continue
             # Also at the deadline one last read is made: its "pending" answer expires it.
             await self._slots.acquire()
             if handle.done():
@@ -679,6 +686,11 @@ async def gather(
                 handle.remove_done_callback(on_done)
             if not wake.done():
                 wake.cancel()
+    if not return_exceptions:
+        # A failure wins over the deadline: it is what woke us (or it came first).
+        for handle in handles:
+            if handle.done() and handle._error is not None:
+                raise handle._error
     results: list[Any] = []
     pending = [h for h in handles if not h.done()]
     for handle in handles:
@@ -689,8 +701,6 @@ async def gather(
                 errors.CommandTimeout(handle.command_id, handle.status.value, timeout=timeout)
             )
         elif handle._error is not None:
-            if not return_exceptions:
-                raise handle._error
             results.append(handle._error)
         else:
             results.append(handle.result())

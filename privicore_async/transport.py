@@ -276,6 +276,8 @@ class Transport:
         attempt = 0
         while True:
             attempt += 1
+            if self._closed:  # closed while this call was waiting to retry
+                raise errors.PrivicoreError("the client is closed")
             t0 = time.monotonic()
             try:
                 async with session.request(
@@ -289,6 +291,10 @@ class Transport:
                     raw = await response.read()
                     status = response.status
                     answer_headers = response.headers
+            except RuntimeError:
+                if session.closed:  # closed while this call was in flight
+                    raise errors.PrivicoreError("the client is closed") from None
+                raise
             except (aiohttp.ClientError, TimeoutError) as exc:
                 reached = not isinstance(exc, _NOT_SENT)
                 if isinstance(exc, aiohttp.InvalidURL):

@@ -89,11 +89,16 @@ class Devices(Resource):
         except APIError as exc:
             if exc.status not in (404, 405):
                 raise
-            response = await self._client.call(
-                "devices.retrieve_configuration",
-                path={_ID: device_identifier},
-                alternative=True,
-            )
+            try:
+                response = await self._client.call(
+                    "devices.retrieve_configuration",
+                    path={_ID: device_identifier},
+                    alternative=True,
+                )
+            except APIError as second:
+                if second.status in (404, 405):
+                    raise exc from None  # the documented route's answer is the one to show
+                raise
         return structure(
             response.body, DeviceConfiguration, endpoint="devices.retrieve_configuration"
         )
