@@ -3,7 +3,7 @@
 With a username and password the keeper authenticates on first use, reauthorizes shortly
 before ``expiresAt``, and after a 401 authenticates once and lets the caller replay once.
 Concurrent callers share one flight: five hundred calls that meet the same expired token cause
-one ``/profile/authenticate``, not five hundred.
+one ``/profile/authenticate``, not five hundred, and share its failure too.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class TokenKeeper:
         self.refresh_margin = refresh_margin
         self.reauthorize_ttl = reauthorize_ttl
         self._await_command = await_command
-        self._lock = asyncio.Lock()
+        self._flight: asyncio.Future[AuthToken] | None = None  # the login or renewal under way
         self._listeners: list[TokenListener] = []
         self.authentications = 0
         """How many times the keeper authenticated (observable in tests and logs)."""
@@ -98,7 +98,7 @@ class TokenKeeper:
             return (await self._authenticate_once(None)).authorization_token
         left = current.seconds_left()
         if left is not None and left < self.refresh_margin:
-            if left > 0 and self._lock.locked():
+            if left > 0 and self._flight is not None:
                 # Someone is already renewing it and it still works: do not queue behind them.
                 return current.authorization_token
             return (await self._refresh_once(current)).authorization_token
@@ -125,17 +125,44 @@ class TokenKeeper:
         self.adopt(token)
         return token
 
+    async def _single_flight(
+        self, stale: AuthToken | None, renew: Callable[[], Awaitable[AuthToken]]
+    ) -> AuthToken:
+        """Run ``renew`` once for everyone who holds ``stale``; all share its outcome.
+
+        Waiters get the same token, or the same error: twenty callers whose password is
+        wrong cause one failed login, not twenty (which could lock the account).
+        """
+        if self.current is not None and self.current is not stale:
+            return self.current
+        if self._flight is not None:
+            return await asyncio.shield(self._flight)
+        flight: asyncio.Future[AuthToken] = asyncio.get_running_loop().create_future()
+        self._flight = flight
+        try:
+            token = await renew()
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                flight.cancel()
+            else:
+                flight.set_exception(exc)
+                flight.exception()  # mark retrieved: nobody else may be waiting
+            raise
+        else:
+            flight.set_result(token)
+            return token
+        finally:
+            self._flight = None
+
     async def _authenticate_once(self, stale: AuthToken | None) -> AuthToken:
-        async with self._lock:
-            if self.current is not None and self.current is not stale:
-                return self.current
+        async def login() -> AuthToken:
             logger.info("authenticating as %s", self.username)
             return await self.authenticate(*self._credentials())
 
+        return await self._single_flight(stale, login)
+
     async def _refresh_once(self, stale: AuthToken) -> AuthToken:
-        async with self._lock:
-            if self.current is not stale and self.current is not None:
-                return self.current
+        async def renew() -> AuthToken:
             try:
                 return await self.reauthorize(stale.authorization_token, self.reauthorize_ttl)
             except errors.PrivicoreError as exc:
@@ -143,6 +170,8 @@ class TokenKeeper:
                     raise
                 logger.info("reauthorize failed (%s); authenticating again", type(exc).__name__)
                 return await self.authenticate(*self._credentials())
+
+        return await self._single_flight(stale, renew)
 
     async def reauthorize(self, token: str, ttl: int) -> AuthToken:
         """``POST /profile/reauthorize-authorization-token``; handles its 200 and 202 answers.

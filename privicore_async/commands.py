@@ -613,7 +613,9 @@ class CommandTracker:
         except (errors.TransportError, errors.ServerError) as exc:
             logger.info("status of %s unreadable for now: %s", handle.command_id, exc)
             self._reschedule(handle)
-        except errors.PrivicoreError as exc:
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # anything else would leave the handle hanging forever
             handle._finish(error=exc)
         else:
             if reading.status.final:

@@ -125,7 +125,8 @@ class Route:
         """The path with every placeholder replaced by its URL-quoted value.
 
         Quoting uses no safe characters: ``/``, ``..``, ``?`` and ``#`` in a value can never
-        change which resource the path names. A missing value is a ``KeyError`` naming it.
+        change which resource the path names. A missing value is a ``KeyError`` naming it,
+        an empty one a ``ValueError``.
         """
         values = values or {}
 
@@ -133,6 +134,9 @@ class Route:
             key = match.group(1)
             if key not in values:
                 raise KeyError(f"route {self.name} needs path parameter {key!r}")
+            if str(values[key]) == "":
+                # An empty segment names another resource (e.g. "/request-status/").
+                raise ValueError(f"route {self.name}: path parameter {key!r} is empty")
             quoted = quote(str(values[key]), safe="")
             # "." and ".." survive quote() but would be folded away as dot segments.
             return quoted.replace(".", "%2E") if quoted in (".", "..") else quoted

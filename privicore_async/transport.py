@@ -30,6 +30,7 @@ import logging
 import time
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import aiohttp
 import attrs
@@ -100,18 +101,21 @@ class Timeouts:
 
 @attrs.frozen
 class WireResponse:
-    """A successful (< 400) answer: status, headers and the decoded body (JSON or text)."""
+    """A successful (2xx) answer: status, headers and the decoded body (JSON or text)."""
 
     status: int
     headers: CIMultiDictProxy[str] = attrs.field(repr=False)
-    body: Any
-    route: str
+    body: Any = attrs.field(repr=False)  # may hold a token or a client secret
+    route: str = ""
 
 
 def _redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` without any secret, also in the percent-encoded forms a URL gives them."""
     for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
+        if not secret:
+            continue
+        for form in {secret, quote(secret, safe=""), quote(secret), quote_plus(secret)}:
+            text = text.replace(form, "***")
     return text
 
 
@@ -334,8 +338,14 @@ class Transport:
                 attempt,
             )
             body = decode_body(raw, answer_headers.get("Content-Type"))
-            if status < 400:
+            if status < 300:
                 return WireResponse(status, answer_headers, body, route.name)
+            if status < 400:
+                # Redirects are not followed (a POST must not turn into a GET elsewhere),
+                # and Privicore documents none.
+                raise errors.ProtocolError(
+                    f"{route.method} {target.path}: unexpected redirect (HTTP {status})"
+                )
 
             retry_after = parse_retry_after(answer_headers.get("Retry-After"))
             if retry and repeatable and status in _RETRYABLE_STATUSES:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -179,6 +180,7 @@ def _messages(value: Any) -> list[str]:
     return [str(value)]
 
 
+_NESTED_KEYS = ("errors", "violations", "fields")
 _FIELD_KEYS = ("field", "property", "propertyPath", "property_path", "path", "name", "parameter")
 
 
@@ -199,7 +201,11 @@ def parse_validation_errors(body: Any) -> dict[str, list[str]]:
     if isinstance(body, dict):
         nested = next((body[k] for k in ("errors", "violations", "fields") if body.get(k)), None)
         if nested is not None:
-            return parse_validation_errors(nested) or {"": _messages(body)}
+            found = parse_validation_errors(nested)
+            if not found:
+                outer = _messages({k: v for k, v in body.items() if k not in _NESTED_KEYS})
+                found = {"": outer} if outer else {}
+            return found
         for key, value in body.items():
             if key in ("message", "title", "detail", "status", "code", "type"):
                 continue
@@ -209,7 +215,7 @@ def parse_validation_errors(body: Any) -> dict[str, list[str]]:
     elif isinstance(body, list):
         for item in body:
             if isinstance(item, dict):
-                field = next((str(item[k]) for k in _FIELD_KEYS if k in item), "")
+                field = next((str(item[k] or "") for k in _FIELD_KEYS if k in item), "")
                 if field or any(k in item for k in ("message", "messages", "error")):
                     add(field, _messages({k: v for k, v in item.items() if k not in _FIELD_KEYS}))
                 else:
@@ -226,7 +232,10 @@ def parse_token(body: Any, *, endpoint: str) -> AuthToken:
     """An :class:`AuthToken` from ``{authorizationToken, expiresAt}`` (or a bare token string)."""
     if isinstance(body, str) and body.strip():
         return AuthToken(body.strip())
-    return structure(body, AuthToken, endpoint=endpoint)
+    token = structure(body, AuthToken, endpoint=endpoint)
+    if not token.authorization_token.strip():
+        raise ProtocolError(f"{endpoint}: blank authorizationToken")
+    return token
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -246,6 +255,6 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         import time
 
         seconds = when.timestamp() - (time.time() if now is None else now)
-    if seconds != seconds:  # NaN
+    if not math.isfinite(seconds):
         return None
     return max(0.0, seconds)

@@ -81,10 +81,15 @@ def _structure_factory(cls: type[Any]) -> Callable[[Any, type[Any]], Any]:
         renames[EXTRA] = override(rename=_EXTRA_KEY)
     base = make_dict_structure_fn(cls, converter, **renames)  # type: ignore[arg-type]
     known = {_wire_name(f) for f in fields if f.name != EXTRA}
+    required = [_wire_name(f) for f in fields if f.default is attrs.NOTHING and f.name != EXTRA]
 
     def structure_model(data: Any, _: type[Any]) -> Any:
+        # Only the type is named: the raw answer may hold a secret (a token, a client secret).
         if not isinstance(data, Mapping):
-            raise ProtocolError(f"expected a JSON object for {cls.__name__}, got {data!r:.80}")
+            raise ProtocolError(f"expected a JSON object, got {type(data).__name__}")
+        missing = [name for name in required if name not in data]
+        if missing:
+            raise ProtocolError(f"missing field {missing[0]!r}")
         if has_extra:
             extra = {k: v for k, v in data.items() if k not in known}
             data = {**data, _EXTRA_KEY: extra}

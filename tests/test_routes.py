@@ -1,0 +1,419 @@
+"""The endpoint table: its size and invariants, path rendering, user overrides, alternatives."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections import Counter
+from pathlib import Path
+
+import attrs
+import pytest
+
+from privicore_async import routes as routes_module
+from privicore_async.routes import (
+    ALTERNATIVES,
+    ROUTES,
+    Auth,
+    Encoding,
+    Host,
+    Location,
+    Param,
+    Phase,
+    Route,
+    RouteTable,
+)
+
+# DESIGN §3: the attribute names of the resources on the client.
+RESOURCE_ATTRIBUTES = {
+    "utility",
+    "profile",
+    "oauth",
+    "public_keys",
+    "data_tokens",
+    "devices",
+    "storage",
+    "authenticators",
+    "policies",
+    "directories",
+    "voting",
+}
+
+INFERRED = {
+    "authenticators.list",
+    "authenticators.retrieve_voting_strategy",
+    "authenticators.set_quorum_size",
+    "authenticators.update_voting_configuration",
+    "authenticators.list_voting_configurations",
+    "authenticators.retrieve_voting_configuration",
+    "policies.list_active",
+    "policies.list_inactive",
+    "policies.delete",
+    "policies.list",
+    "directories.register",
+    "directories.list_owned",
+    "directories.list_assigned",
+    "directories.retrieve",
+    "directories.create_user",
+    "directories.update_user",
+    "directories.invite_profile",
+    "directories.set_profile_password",
+    "directories.list_invites",
+    "directories.process_invitation",
+    "directories.retrieve_profile",
+    "directories.list_users",
+    "directories.profiles_info",
+    "directories.create_profile_device",
+    "directories.add_storage_device",
+    "directories.list_devices",
+    "directories.create_voting_pool",
+    "directories.store_meta",
+    "voting.create",
+}
+
+ENDPOINTS_JSON = Path("/work/shared/wire/endpoints.json")
+
+# -- the table -------------------------------------------------------------------------------------
+
+
+def test_exactly_86_routes_with_unique_names() -> None:
+    rows = routes_module._ROWS
+    assert len(rows) == 86
+    assert len({row.name for row in rows}) == 86  # a duplicate would silently vanish in the dict
+    assert len(ROUTES) == 86
+    assert list(ROUTES) == [row.name for row in rows]
+    assert all(ROUTES[name].name == name for name in ROUTES)
+
+
+def test_method_and_path_pairs_are_unique() -> None:
+    pairs = Counter((r.method, r.path) for r in ROUTES.values())
+    assert [pair for pair, n in pairs.items() if n > 1] == []
+    host_pairs = Counter((r.host, r.method, r.path) for r in ROUTES.values())
+    assert max(host_pairs.values()) == 1
+
+
+def test_only_known_duplicate_path_is_the_data_plane_root() -> None:
+    # Upload (upstream host, POST) and download (downstream host, GET) both live at "/".
+    paths = Counter(r.path for r in ROUTES.values())
+    assert {p for p, n in paths.items() if n > 1} == {"/"}
+    at_root = {r.name: (r.host, r.method, r.auth) for r in ROUTES.values() if r.path == "/"}
+    assert at_root == {
+        "data_tokens.upload": (Host.UPSTREAM, "POST", Auth.QUERY_AUTH),
+        "data_tokens.download": (Host.DOWNSTREAM, "GET", Auth.QUERY_AUTH),
+    }
+    assert all(r.host is Host.API for r in ROUTES.values() if r.path != "/")
+
+
+def test_every_name_is_resource_dot_method() -> None:
+    for name in ROUTES:
+        resource, _, method = name.partition(".")
+        assert resource in RESOURCE_ATTRIBUTES, name
+        assert method.isidentifier(), name
+        assert method == method.lower(), name
+    assert {name.split(".")[0] for name in ROUTES} == RESOURCE_ATTRIBUTES
+
+
+@pytest.mark.parametrize("name", list(ROUTES))
+def test_route_invariants(name: str) -> None:
+    route = ROUTES[name]
+    path_params = [p.name for p in route.params if p.location is Location.PATH]
+    assert list(route.path_params) == path_params, "placeholders must match PATH params"
+    assert route.path.startswith("/")
+    assert route.method in {"GET", "POST"}
+    names = [p.name for p in route.params]
+    assert len(names) == len(set(names)), "duplicate parameter"
+    if route.method == "GET":
+        assert route.encoding in {Encoding.NONE, Encoding.QUERY}, "a GET carries no body"
+    if route.encoding is Encoding.NONE:
+        assert {p.location for p in route.params} <= {Location.PATH}
+    if route.encoding is Encoding.FORM:
+        assert {p.location for p in route.params} <= {Location.FORM, Location.PATH}
+    if route.encoding is Encoding.JSON:
+        assert {p.location for p in route.params} <= {Location.JSON, Location.PATH}
+    if route.phase_assumed:
+        assert route.phase is Phase.COMMAND
+
+
+def test_inferred_routes_are_flagged() -> None:
+    inferred = {name for name, route in ROUTES.items() if route.inferred}
+    assert len(inferred) == 29
+    assert inferred == INFERRED
+    assert all(ROUTES[n].evidence == "inferred" for n in inferred)
+    assert not any(r.inferred for n, r in ROUTES.items() if n not in INFERRED)
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "path", "encoding", "auth", "phase"),
+    [
+        ("utility.health", "GET", "/health", Encoding.NONE, Auth.NONE, Phase.SYNC),
+        (
+            "utility.command_status",
+            "POST",
+            "/request-status/{commandId}",
+            Encoding.JSON,
+            Auth.NONE,
+            Phase.SYNC,
+        ),
+        ("profile.register", "POST", "/profile/register-profile", Encoding.FORM, Auth.NONE,
+         Phase.COMMAND),
+        ("profile.authenticate", "POST", "/profile/authenticate", Encoding.FORM, Auth.NONE,
+         Phase.SYNC),
+        ("profile.retrieve_profile_id", "GET", "/profile/retrieve-profile-id", Encoding.NONE,
+         Auth.TOKEN, Phase.SYNC),
+        ("profile.reauthorize", "POST", "/profile/reauthorize-authorization-token",
+         Encoding.FORM, Auth.TOKEN, Phase.SYNC_OR_COMMAND),
+        ("profile.revoke", "POST", "/profile/revoke-authorization-token", Encoding.FORM,
+         Auth.TOKEN, Phase.SYNC),
+        ("profile.token_expiry", "POST", "/profile/authorization-token/expiry", Encoding.FORM,
+         Auth.TOKEN, Phase.SYNC),
+        ("devices.request_unique_identifier", "POST", "/device/request-unique-identifier",
+         Encoding.FORM, Auth.TOKEN, Phase.COMMAND),
+        ("devices.retrieve_unique_identifier", "POST", "/device/retrieve-unique-identifier",
+         Encoding.FORM, Auth.TOKEN, Phase.SYNC),
+        ("devices.list", "GET", "/device/retrieve-profile-devices", Encoding.NONE, Auth.TOKEN,
+         Phase.SYNC),
+        ("devices.configure_meta", "POST", "/device/configure-meta", Encoding.FORM, Auth.TOKEN,
+         Phase.COMMAND),
+        ("devices.approve", "POST", "/device/approve-device", Encoding.FORM, Auth.TOKEN,
+         Phase.COMMAND),
+        ("devices.reject", "POST", "/device/reject-device", Encoding.FORM, Auth.TOKEN,
+         Phase.COMMAND),
+        ("devices.retrieve_configuration", "POST", "/device/download-device-configuration",
+         Encoding.FORM, Auth.TOKEN, Phase.SYNC),
+        ("devices.remove", "POST", "/device/remove", Encoding.FORM, Auth.TOKEN, Phase.COMMAND),
+        ("storage.register", "POST", "/storage/register", Encoding.FORM, Auth.TOKEN,
+         Phase.COMMAND),
+        ("storage.list", "GET", "/storage/list-storage-devices", Encoding.NONE, Auth.TOKEN,
+         Phase.SYNC),
+        ("storage.sync_device", "POST", "/storage/sync-device", Encoding.FORM, Auth.TOKEN,
+         Phase.COMMAND_WITHOUT_ID),
+        ("storage.remove", "POST", "/storage/remove", Encoding.FORM, Auth.TOKEN, Phase.COMMAND),
+        ("oauth.obtain_access_token", "POST", "/oauth-application/obtain-access-token",
+         Encoding.FORM, Auth.CLIENT_SECRET_BASIC, Phase.SYNC),
+        ("oauth.refresh_access_token", "POST", "/oauth-application/refresh-access-token",
+         Encoding.FORM, Auth.RAW_BASIC, Phase.SYNC),
+        ("oauth.request_authorization_code", "GET",
+         "/profile/oauth-application-request-authorization-code", Encoding.QUERY, Auth.TOKEN,
+         Phase.COMMAND),
+        ("data_tokens.request_data", "POST", "/data-token/request-data", Encoding.FORM,
+         Auth.TOKEN, Phase.REQUEST),
+    ],
+)  # fmt: skip
+def test_rows_in_scope_match_the_wire_reference(
+    name: str, method: str, path: str, encoding: Encoding, auth: Auth, phase: Phase
+) -> None:
+    route = ROUTES[name]
+    assert (route.method, route.path, route.encoding, route.auth, route.phase) == (
+        method,
+        path,
+        encoding,
+        auth,
+        phase,
+    )
+
+
+@pytest.mark.skipif(not ENDPOINTS_JSON.exists(), reason="shared wire/endpoints.json not present")
+def test_table_matches_endpoints_json_row_by_row() -> None:
+    rows = json.loads(ENDPOINTS_JSON.read_text())
+    assert len(rows) == len(routes_module._ROWS) == 86
+    for row, route in zip(rows, routes_module._ROWS, strict=True):
+        where = f"{route.name} ({row['group']} / {row['name']})"
+        assert (row["group"], row["name"]) == (route.group, route.title), where
+        assert row["method"] == route.method, where
+        assert row["encoding"] == route.encoding.value, where
+        assert row["auth"] == route.auth.value, where
+        assert row["phase"] == route.phase.value, where
+        assert row["evidence"] == route.evidence, where
+        assert row["phase_assumed"] == route.phase_assumed, where
+        if route.host is Host.API:
+            assert row["path"] == route.path, where
+        else:  # "{upstream stream server}/?auth={stream}": the host is configured, the path is "/"
+            assert row["path"].startswith("{"), where
+            assert "/?auth=" in row["path"], where
+        # Header parameters are carried by the auth kind; a raw body is the `content` argument;
+        # "<arbitrary fields>" is the open_fields flag.
+        documented = [
+            (p["name"], p["in"], p["required"])
+            for p in row["params"]
+            if p["in"] not in ("header", "body") and not p["name"].startswith("<")
+        ]
+        assert documented == [(p.name, p.location.value, p.required) for p in route.params], where
+        assert route.open_fields == any(p["name"].startswith("<") for p in row["params"]), where
+
+
+# -- render_path -----------------------------------------------------------------------------------
+
+STATUS = ROUTES["utility.command_status"]
+
+
+@pytest.mark.parametrize(
+    ("value", "rendered"),
+    [
+        ("01927ba1-7c1e", "/request-status/01927ba1-7c1e"),
+        ("../x", "/request-status/..%2Fx"),
+        ("../../profile/authenticate", "/request-status/..%2F..%2Fprofile%2Fauthenticate"),
+        ("a/b", "/request-status/a%2Fb"),
+        ("?#%", "/request-status/%3F%23%25"),
+        ("%2F", "/request-status/%252F"),
+        (".", "/request-status/%2E"),
+        ("..", "/request-status/%2E%2E"),
+        ("...", "/request-status/..."),
+        ("caf\u00e9", "/request-status/caf%C3%A9"),
+        ("\u65e5\u672c", "/request-status/%E6%97%A5%E6%9C%AC"),
+        ("a b+c&d=e;f", "/request-status/a%20b%2Bc%26d%3De%3Bf"),
+        ("\\..\\x", "/request-status/%5C..%5Cx"),
+    ],
+)
+def test_render_path_quotes_to_one_segment(value: str, rendered: str) -> None:
+    path = STATUS.render_path({"commandId": value})
+    assert path == rendered
+    # One segment, and nothing a dot-segment normaliser or a query/fragment parser could act on.
+    assert path.count("/") == 2
+    assert posixpath.normpath(path) == path
+    assert "?" not in path
+    assert "#" not in path
+
+
+def test_render_path_two_parameters_and_non_text_values() -> None:
+    route = ROUTES["directories.retrieve_profile"]
+    assert route.path_params == ("directoryId", "profileId")
+    rendered = route.render_path({"directoryId": "..", "profileId": 42})  # type: ignore[dict-item]
+    assert rendered == "/directory/retrieve-directory-profile/%2E%2E/42"
+
+
+def test_render_path_without_placeholders_ignores_values() -> None:
+    assert ROUTES["utility.health"].render_path() == "/health"
+    assert ROUTES["utility.health"].render_path({"commandId": "x"}) == "/health"
+
+
+def test_render_path_missing_parameter_is_key_error_naming_it() -> None:
+    with pytest.raises(KeyError, match="commandId"):
+        STATUS.render_path({})
+    with pytest.raises(KeyError, match="profileId"):
+        ROUTES["directories.retrieve_profile"].render_path({"directoryId": "d"})
+
+
+def test_render_path_refuses_an_empty_value() -> None:
+    with pytest.raises((KeyError, ValueError)):
+        STATUS.render_path({"commandId": ""})
+
+
+# -- with_overrides --------------------------------------------------------------------------------
+
+
+def test_with_overrides_by_method_and_path() -> None:
+    table = ROUTES.with_overrides({"directories.register": ("put", "/directory/create")})
+    route = table["directories.register"]
+    assert (route.method, route.path) == ("PUT", "/directory/create")
+    # Everything else about the route is kept.
+    old = ROUTES["directories.register"]
+    assert attrs.evolve(route, method=old.method, path=old.path) == old
+    # The original table is untouched, and other routes are the same objects.
+    assert ROUTES["directories.register"].path == "/directory/register"
+    assert table["storage.sync_device"] is ROUTES["storage.sync_device"]
+    assert len(table) == 86
+    assert isinstance(table, RouteTable)
+
+
+def test_with_overrides_by_path_string_keeps_method() -> None:
+    table = ROUTES.with_overrides({"utility.command_status": "/status/{commandId}"})
+    route = table["utility.command_status"]
+    assert (route.method, route.path) == ("POST", "/status/{commandId}")
+    assert route.render_path({"commandId": "a/b"}) == "/status/a%2Fb"
+
+
+def test_with_overrides_by_whole_route() -> None:
+    replacement = Route(
+        "voting.create",
+        "Voting",
+        "Create voting",
+        "POST",
+        "/voting/create-voting",
+        Encoding.JSON,
+        Auth.TOKEN,
+        Phase.COMMAND,
+        "user",
+        (Param("description", Location.JSON, required=False),),
+    )
+    table = ROUTES.with_overrides({"voting.create": replacement})
+    assert table["voting.create"] is replacement
+
+
+def test_with_overrides_empty_returns_the_same_table() -> None:
+    assert ROUTES.with_overrides(None) is ROUTES
+    assert ROUTES.with_overrides({}) is ROUTES
+
+
+def test_with_overrides_unknown_name_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"unknown route name 'storage\.synch_device'"):
+        ROUTES.with_overrides({"storage.synch_device": "/storage/sync"})
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        ("utility.command_status", "/request-status"),  # drops {commandId}
+        ("utility.command_status", "/request-status/{id}"),  # renames it
+        ("storage.sync_device", "/storage/sync/{deviceIdentifier}"),  # adds one
+        ("directories.retrieve_profile", "/directory/profile/{directoryId}"),
+    ],
+)
+def test_with_overrides_changing_placeholders_is_refused(name: str, path: str) -> None:
+    with pytest.raises(ValueError, match="must keep the parameters"):
+        ROUTES.with_overrides({name: path})
+
+
+def test_with_overrides_may_reorder_placeholders() -> None:
+    table = ROUTES.with_overrides(
+        {"directories.retrieve_profile": "/directory/{profileId}/in/{directoryId}"}
+    )
+    rendered = table["directories.retrieve_profile"].render_path(
+        {"directoryId": "d", "profileId": "p"}
+    )
+    assert rendered == "/directory/p/in/d"
+
+
+def test_with_overrides_relative_path_is_refused() -> None:
+    with pytest.raises(ValueError, match="must start with '/'"):
+        ROUTES.with_overrides({"storage.list": "storage/list"})
+
+
+def test_route_table_is_a_read_only_mapping() -> None:
+    with pytest.raises(TypeError):
+        ROUTES["storage.list"] = ROUTES["storage.list"]  # type: ignore[index]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        ROUTES["storage.list"].path = "/x"  # type: ignore[misc]
+
+
+# -- ALTERNATIVES ----------------------------------------------------------------------------------
+
+
+def test_alternatives_are_the_documented_second_choices() -> None:
+    assert set(ALTERNATIVES) == {"utility.command_status", "devices.retrieve_configuration"}
+
+    status = ALTERNATIVES["utility.command_status"]
+    assert (status.method, status.path, status.encoding, status.auth) == (
+        "GET",
+        "/request-status/{commandId}",
+        Encoding.NONE,
+        Auth.NONE,
+    )
+    assert status.name == "utility.command_status"
+    assert status.evidence == "seed"
+
+    config = ALTERNATIVES["devices.retrieve_configuration"]
+    assert (config.method, config.path, config.encoding, config.auth) == (
+        "GET",
+        "/device/retrieve-device-configuration/{deviceIdentifier}",
+        Encoding.NONE,
+        Auth.TOKEN,
+    )
+    assert config.params == (Param("deviceIdentifier", Location.PATH),)
+    assert config.path_params == ("deviceIdentifier",)
+    assert config.evidence == "official-docs"
+    assert config.render_path({"deviceIdentifier": "../d"}) == (
+        "/device/retrieve-device-configuration/..%2Fd"
+    )
+    # The primary choices stay the probe's.
+    assert ROUTES["utility.command_status"].method == "POST"
+    assert ROUTES["devices.retrieve_configuration"].path == "/device/download-device-configuration"

@@ -1,0 +1,791 @@
+"""transport.py: wire shapes per auth kind and encoding, error mapping, the retry rule, budgets,
+Retry-After, session ownership, timeouts, and secrets kept out of error messages."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import AsyncIterator
+from types import SimpleNamespace
+from typing import Any
+
+import aiohttp
+import pytest
+from wire_mock import API, all_calls, calls, count, form, headers, json_body, mock_http, raw_body
+from yarl import URL
+
+from privicore_async import PollPolicy, PrivicoreClient, RetryPolicy, Timeouts, errors
+from privicore_async import transport as transport_module
+from privicore_async.routes import ROUTES, Host
+from privicore_async.transport import Transport, WireResponse
+from privicore_async.wire import CommandStatus
+
+UP = "http://upstream.test"
+DOWN = "http://downstream.test"
+TOKEN = "T-abc"
+
+PROFILE_ID = "/profile/retrieve-profile-id"
+APPROVE = "/device/approve-device"
+
+
+class FakeTime:
+    """A virtual monotonic clock that only ``sleep`` advances; records every wait."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float) -> None:
+        self.sleeps.append(delay)
+        self.now += delay
+        await _real_sleep(0)
+
+
+_real_sleep = asyncio.sleep
+
+
+@pytest.fixture
+def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
+    """Patches only transport.py's view of ``asyncio.sleep`` and ``time.monotonic``."""
+    clock = FakeTime()
+    monkeypatch.setattr(transport_module, "asyncio", SimpleNamespace(sleep=clock.sleep))
+    monkeypatch.setattr(transport_module, "time", SimpleNamespace(monotonic=clock.monotonic))
+    return clock
+
+
+@pytest.fixture
+async def transport() -> AsyncIterator[Transport]:
+    t = Transport(
+        {Host.API: API, Host.UPSTREAM: UP, Host.DOWNSTREAM: DOWN},
+        retry=RetryPolicy(max_attempts=3, initial_backoff=0.01, max_backoff=0.02),
+    )
+    try:
+        yield t
+    finally:
+        await t.close()
+
+
+def client(**kwargs: Any) -> PrivicoreClient:
+    kwargs.setdefault("token", TOKEN)
+    kwargs.setdefault("retry", RetryPolicy(max_attempts=3, initial_backoff=0.01, max_backoff=0.02))
+    kwargs.setdefault("poll", PollPolicy(initial_delay=60.0, min_interval=0.01, timeout=5))
+    return PrivicoreClient(api_url=API, **kwargs)
+
+
+def connector_error() -> aiohttp.ClientConnectorError:
+    key = SimpleNamespace(host="privicore.test", port=80, ssl=True)
+    return aiohttp.ClientConnectorError(key, OSError(111, "Connection refused"))  # type: ignore[arg-type]
+
+
+# -- wire shapes per auth kind and encoding --------------------------------------------------------
+
+
+async def test_token_route_sends_raw_token_header_and_no_body(transport: Transport) -> None:
+    with mock_http() as m:
+        m.get(API + PROFILE_ID, payload={"profileId": "p-1"})
+        response = await transport.request(ROUTES["profile.retrieve_profile_id"], credential=TOKEN)
+    assert isinstance(response, WireResponse)
+    assert (response.status, response.body, response.route) == (
+        200,
+        {"profileId": "p-1"},
+        "profile.retrieve_profile_id",
+    )
+    (call,) = calls(m, "GET", PROFILE_ID)
+    sent = headers(call)
+    assert sent["x-dpt-authorization"] == "T-abc"  # raw: no "Bearer "
+    assert "authorization" not in sent
+    assert "content-type" not in sent
+    assert "data" not in call.kwargs
+    assert "params" not in call.kwargs
+    assert call.kwargs["allow_redirects"] is False
+
+
+async def test_form_route_sends_encoded_form(transport: Transport) -> None:
+    with mock_http() as m:
+        m.post(API + APPROVE, status=202, body='"cmd-1"')
+        response = await transport.request(
+            ROUTES["devices.approve"],
+            fields={"deviceIdentifier": "dev 1&x=y", "skip": None, "flag": True, "n": 5},
+            credential=TOKEN,
+        )
+    assert response.status == 202
+    assert response.body == "cmd-1"
+    (call,) = calls(m, "POST", APPROVE)
+    assert headers(call)["content-type"] == "application/x-www-form-urlencoded"
+    assert headers(call)["x-dpt-authorization"] == TOKEN
+    assert form(call) == {"deviceIdentifier": "dev 1&x=y", "flag": "1", "n": "5"}
+    assert raw_body(call) == b"deviceIdentifier=dev+1%26x%3Dy&flag=1&n=5"
+
+
+async def test_form_route_without_fields_sends_empty_form_body(transport: Transport) -> None:
+    with mock_http() as m:
+        m.post(API + "/profile/authorization-token/expiry", payload={"expiresAt": "2026-01-01Z"})
+        await transport.request(ROUTES["profile.token_expiry"], credential=TOKEN)
+    (call,) = calls(m, "POST", "/profile/authorization-token/expiry")
+    assert raw_body(call) == b""
+    assert headers(call)["content-type"] == "application/x-www-form-urlencoded"
+
+
+async def test_no_auth_route_sends_no_credential(transport: Transport) -> None:
+    with mock_http() as m:
+        m.post(API + "/profile/authenticate", payload={"authorizationToken": "T-new"})
+        await transport.request(
+            ROUTES["profile.authenticate"], fields={"username": "u", "password": "p"}
+        )
+    (call,) = calls(m, "POST", "/profile/authenticate")
+    sent = headers(call)
+    assert "x-dpt-authorization" not in sent
+    assert "authorization" not in sent
+    assert form(call) == {"username": "u", "password": "p"}
+
+
+async def test_json_route_sends_compact_json(transport: Transport) -> None:
+    fields = {
+        "name": "p",
+        "applyingEventIds": [1, 2],
+        "configuration": {"a": {"b": True}},
+        "votingConfigurationId": "v",
+    }
+    with mock_http() as m:
+        m.post(API + "/policy/register", status=202, payload=["cmd-9"])
+        await transport.request(ROUTES["policies.register"], fields=fields, credential=TOKEN)
+    (call,) = calls(m, "POST", "/policy/register")
+    assert headers(call)["content-type"] == "application/json"
+    assert json_body(call) == fields
+    assert raw_body(call) == json.dumps(fields, separators=(",", ":")).encode()
+
+
+async def test_json_route_without_fields_sends_empty_object(transport: Transport) -> None:
+    with mock_http() as m:
+        m.post(API + "/request-status/c1", payload="started")
+        await transport.request(ROUTES["utility.command_status"], path={"commandId": "c1"})
+    (call,) = calls(m, "POST", "/request-status/c1")
+    assert raw_body(call) == b"{}"
+    assert headers(call)["content-type"] == "application/json"
+    assert "x-dpt-authorization" not in headers(call)
+
+
+async def test_query_route_repeats_php_array_keys(transport: Transport) -> None:
+    fields = [("client_id", "cid"), ("nonce", "n-1"), ("scope[]", "all"), ("scope[]", "read")]
+    path = "/profile/oauth-application-request-authorization-code"
+    with mock_http() as m:
+        m.get(
+            URL(API + path).with_query(fields),
+            status=202,
+            payload={"commandId": "c"},
+        )
+        await transport.request(
+            ROUTES["oauth.request_authorization_code"], fields=fields, credential=TOKEN
+        )
+    ((method, target),) = m.requests
+    assert method == "GET"
+    assert target.path == path
+    assert sorted(target.query.items()) == sorted(fields)
+    (call,) = m.requests[(method, target)]
+    assert call.kwargs["params"] == fields
+    assert "data" not in call.kwargs
+
+
+async def test_client_secret_basic_route(transport: Transport) -> None:
+    path = "/oauth-application/obtain-access-token"
+    with mock_http() as m:
+        m.post(API + path, payload={"token": "a", "refreshToken": "r"})
+        await transport.request(
+            ROUTES["oauth.obtain_access_token"],
+            fields={"authorization_code": "code-1"},
+            credential=("client-1", "s3cret:x"),
+        )
+    (call,) = calls(m, "POST", path)
+    sent = headers(call)
+    assert sent["authorization"] == "Basic " + base64.b64encode(b"client-1:s3cret:x").decode()
+    assert "x-dpt-authorization" not in sent
+    assert form(call) == {"authorization_code": "code-1"}
+
+
+async def test_raw_basic_route_sends_token_verbatim(transport: Transport) -> None:
+    path = "/oauth-application/refresh-access-token"
+    with mock_http() as m:
+        m.post(API + path, payload={"token": "b"})
+        await transport.request(
+            ROUTES["oauth.refresh_access_token"],
+            fields={"refresh_token": "r-1"},
+            credential="acc-tok=",
+        )
+    (call,) = calls(m, "POST", path)
+    assert headers(call)["authorization"] == "Basic acc-tok="
+    assert "x-dpt-authorization" not in headers(call)
+
+
+async def test_query_auth_download_and_binary_upload(transport: Transport) -> None:
+    with mock_http() as m:
+        m.get(DOWN + "/?auth=dl-1", body=b"\x00\x01cipher", content_type="application/octet-stream")
+        m.post(UP + "/?auth=up-1", status=200, body="")
+        got = await transport.request(ROUTES["data_tokens.download"], credential="dl-1")
+        await transport.request(
+            ROUTES["data_tokens.upload"], content=b"\x00\xffraw", credential="up-1"
+        )
+    assert got.body == "\x00\x01cipher"  # decoded as text: callers of download use raw bytes
+    (download,) = calls(m, "GET", "/?auth=dl-1", base=DOWN)
+    assert download.kwargs["params"] == [("auth", "dl-1")]
+    assert "x-dpt-authorization" not in headers(download)
+    assert "authorization" not in headers(download)
+    (upload,) = calls(m, "POST", "/?auth=up-1", base=UP)
+    assert raw_body(upload) == b"\x00\xffraw"
+    assert headers(upload)["content-type"] == "application/octet-stream"
+
+
+async def test_explicit_url_is_used_as_is(transport: Transport) -> None:
+    with mock_http() as m:
+        m.get("http://other.test:8011/x?auth=dl-2", body="ok")
+        await transport.request(
+            ROUTES["data_tokens.download"], credential="dl-2", url="http://other.test:8011/x"
+        )
+    assert all_calls(m) == [("GET", "/x?auth=dl-2")]
+
+
+async def test_route_without_base_url_is_refused() -> None:
+    t = Transport({Host.API: API})
+    try:
+        with mock_http() as m, pytest.raises(errors.PrivicoreError, match="upstream"):
+            await t.request(ROUTES["data_tokens.upload"], content=b"x", credential="u")
+        assert m.requests == {}
+    finally:
+        await t.close()
+
+
+async def test_fields_on_a_bodiless_route_are_a_type_error(transport: Transport) -> None:
+    with mock_http() as m, pytest.raises(TypeError, match="takes no body fields"):
+        await transport.request(ROUTES["storage.list"], fields={"a": 1}, credential=TOKEN)
+    assert m.requests == {}
+
+
+# -- missing credentials ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["profile.retrieve_profile_id", "devices.approve", "oauth.obtain_access_token",
+     "oauth.refresh_access_token", "data_tokens.download"],
+)  # fmt: skip
+async def test_no_credential_for_a_credential_route_sends_nothing(
+    transport: Transport, name: str
+) -> None:
+    route = ROUTES[name]
+    with mock_http() as m, pytest.raises(errors.AuthenticationError) as info:
+        await transport.request(route)
+    assert m.requests == {}
+    assert info.value.status == 401
+    assert "nothing was sent" in str(info.value)
+    assert (info.value.method, info.value.path) == (route.method, route.path)
+
+
+async def test_client_without_token_or_password_sends_nothing() -> None:
+    with mock_http() as m:
+        async with client(token=None) as c:
+            with pytest.raises(errors.AuthenticationError, match="nothing was sent"):
+                await c.storage.list()
+    assert m.requests == {}
+
+
+# -- error statuses --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (401, errors.AuthenticationError),
+        (403, errors.PermissionDeniedError),
+        (404, errors.NotFoundError),
+        (409, errors.ConflictError),
+        (418, errors.APIError),
+        (500, errors.ServerError),
+        (502, errors.ServerError),
+        (503, errors.ServerError),
+    ],
+)
+async def test_error_status_maps_to_class(
+    transport: Transport, status: int, cls: type[errors.APIError]
+) -> None:
+    with mock_http() as m:
+        m.post(
+            API + APPROVE,
+            status=status,
+            payload={"message": "nope"},
+            headers={"X-DPT-CAB-REQUEST-ID": "req-7"},
+        )
+        with pytest.raises(cls) as info:
+            await transport.request(
+                ROUTES["devices.approve"], fields={"deviceIdentifier": "d"}, credential=TOKEN
+            )
+    exc = info.value
+    assert type(exc) is cls
+    assert (exc.status, exc.body, exc.request_id) == (status, {"message": "nope"}, "req-7")
+    assert (exc.method, exc.path) == ("POST", APPROVE)
+    assert str(exc).startswith(f"POST {APPROVE}: HTTP {status}")
+    assert count(m, "POST", APPROVE) == 1
+
+
+async def test_422_carries_parsed_field_errors(transport: Transport) -> None:
+    body = {"errors": [{"propertyPath": "deviceIdentifier", "message": "must not be blank"}]}
+    with mock_http() as m:
+        m.post(API + APPROVE, status=422, payload=body)
+        with pytest.raises(errors.ValidationError) as info:
+            await transport.request(
+                ROUTES["devices.approve"], fields={"deviceIdentifier": " "}, credential=TOKEN
+            )
+    assert info.value.errors == {"deviceIdentifier": ["must not be blank"]}
+    assert info.value.body == body
+    assert not isinstance(info.value, ValueError)  # a server refusal, not InvalidArgumentError
+
+
+async def test_429_on_a_command_is_not_retried_and_carries_retry_after(
+    transport: Transport, fake_time: FakeTime
+) -> None:
+    with mock_http() as m:
+        m.post(API + APPROVE, status=429, headers={"Retry-After": "7"}, repeat=True)
+        with pytest.raises(errors.RateLimitError) as info:
+            await transport.request(
+                ROUTES["devices.approve"], fields={"deviceIdentifier": "d"}, credential=TOKEN
+            )
+    assert info.value.retry_after == 7.0
+    assert count(m, "POST", APPROVE) == 1
+    assert fake_time.sleeps == []
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (401, errors.AuthenticationError),
+        (404, errors.NotFoundError),
+        (422, errors.ValidationError),
+        (500, errors.ServerError),
+    ],
+)
+async def test_error_status_through_the_client(status: int, cls: type[errors.APIError]) -> None:
+    with mock_http() as m:
+        m.post(API + APPROVE, status=status, body="", repeat=True)
+        async with client() as c:
+            with pytest.raises(cls) as info:
+                await c.devices.approve("dev-1")
+    assert info.value.status == status
+    assert count(m, "POST", APPROVE) == 1  # token-only client: no re-authentication either
+
+
+# -- the retry rule --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        aiohttp.ServerDisconnectedError(),
+        aiohttp.ClientOSError(104, "Connection reset by peer"),
+        aiohttp.SocketTimeoutError("read timed out"),
+        connector_error(),
+    ],
+    ids=["disconnected", "reset", "read-timeout", "refused"],
+)
+async def test_get_is_retried_after_a_connection_failure(
+    failure: Exception, fake_time: FakeTime
+) -> None:
+    with mock_http() as m:
+        m.get(API + PROFILE_ID, exception=failure)
+        m.get(API + PROFILE_ID, payload={"profileId": "p-1"})
+        async with client() as c:
+            assert await c.profile.retrieve_profile_id() == "p-1"
+    assert count(m, "GET", PROFILE_ID) == 2
+    assert len(fake_time.sleeps) == 1
+    assert 0.0 <= fake_time.sleeps[0] <= 0.01  # initial_backoff, full jitter
+
+
+async def test_get_that_keeps_failing_raises_after_max_attempts(fake_time: FakeTime) -> None:
+    with mock_http() as m:
+        m.get(API + PROFILE_ID, exception=aiohttp.ServerDisconnectedError(), repeat=True)
+        async with client(retry=RetryPolicy(max_attempts=5, initial_backoff=0.01)) as c:
+            with pytest.raises(errors.TransportError) as info:
+                await c.profile.retrieve_profile_id()
+    assert count(m, "GET", PROFILE_ID) == 5
+    assert len(fake_time.sleeps) == 4
+    assert str(info.value).startswith(f"GET {PROFILE_ID}: ServerDisconnectedError")
+
+
+async def test_get_retried_on_retryable_statuses_then_raises(fake_time: FakeTime) -> None:
+    with mock_http() as m:
+        m.get(API + PROFILE_ID, status=502)
+        m.get(API + PROFILE_ID, status=504)
+        m.get(API + PROFILE_ID, status=503, payload={"message": "down"})
+        async with client() as c:
+            with pytest.raises(errors.ServerError) as info:
+                await c.profile.retrieve_profile_id()
+    assert info.value.status == 503
+    assert count(m, "GET", PROFILE_ID) == 3
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 500])
+async def test_get_not_retried_on_other_statuses(status: int, fake_time: FakeTime) -> None:
+    with mock_http() as m:
+        m.get(API + PROFILE_ID, status=status, repeat=True)
+        async with client() as c:
+            with pytest.raises(errors.APIError):
+                await c.profile.retrieve_profile_id()
+    assert count(m, "GET", PROFILE_ID) == 1
+    assert fake_time.sleeps == []
+
+
+@pytest.mark.parametrize("status", [429, 502, 503, 504])
+async def test_command_post_that_got_an_answer_is_never_sent_twice(
+    status: int, fake_time: FakeTime
+) -> None:
+    with mock_http() as m:
+        m.post(API + APPROVE, status=status, repeat=True)
+        async with client(retry=RetryPolicy(max_attempts=10)) as c:
+            with pytest.raises(errors.APIError) as info:
+                await c.devices.approve("dev-1")
+    assert info.value.status == status
+    assert count(m, "POST", APPROVE) == 1
+    assert fake_time.sleeps == []
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [aiohttp.ServerDisconnectedError(), aiohttp.ClientOSError(104, "reset"),
+     aiohttp.SocketTimeoutError("read timeout"), aiohttp.ClientPayloadError("cut")],
+    ids=["disconnected", "reset", "read-timeout", "payload"],
+)  # fmt: skip
+async def test_command_post_that_may_have_arrived_is_not_retried(
+    failure: Exception, fake_time: FakeTime
+) -> None:
+    with mock_http() as m:
+        m.post(API + APPROVE, exception=failure, repeat=True)
+        async with client(retry=RetryPolicy(max_attempts=10)) as c:
+            with pytest.raises(errors.TransportError):
+                await c.devices.approve("dev-1")
+    assert count(m, "POST", APPROVE) == 1
+    assert fake_time.sleeps == []
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [connector_error(), aiohttp.ConnectionTimeoutError("Connection timeout to host")],
+    ids=["refused", "connect-timeout"],
+)
+async def test_command_post_that_failed_to_connect_is_retried(
+    failure: Exception, fake_time: FakeTime
+) -> None:
+    with mock_http() as m:
+        m.post(API + APPROVE, exception=failure)
+        m.post(API + APPROVE, exception=failure)
+        m.post(API + APPROVE, status=202, body='"cmd-1"')
+        async with client() as c:
+            handle = await c.devices.approve("dev-1")
+            assert handle.command_id == "cmd-1"
+    assert count(m, "POST", APPROVE) == 3
+    assert len(fake_time.sleeps) == 2
+
+
+async def test_command_post_that_never_connects_gives_up_after_max_attempts(
+    fake_time: FakeTime,
+) -> None:
+    with mock_http() as m:
+        m.post(API + APPROVE, exception=connector_error(), repeat=True)
+        async with client(retry=RetryPolicy(max_attempts=4)) as c:
+            with pytest.raises(errors.TransportError, match="ClientConnectorError"):
+                await c.devices.approve("dev-1")
+    assert count(m, "POST", APPROVE) == 4
+
+
+async def test_status_endpoint_is_safe_and_retried_on_503(fake_time: FakeTime) -> None:
+    with mock_http() as m:
+        m.post(API + "/request-status/c1", status=503)
+        m.post(API + "/request-status/c1", status=502)
+        m.post(API + "/request-status/c1", payload=["succeeded"])
+        async with client() as c:
+            reading = await c.utility.command_status("c1")
+    assert reading.status is CommandStatus.SUCCEEDED
+    assert count(m, "POST", "/request-status/c1") == 3
+
+
+async def test_safe_flag_makes_a_post_repeatable(transport: Transport, fake_time: FakeTime) -> None:
+    with mock_http() as m:
+        m.post(API + "/request-status/c1", exception=aiohttp.ServerDisconnectedError())
+        m.post(API + "/request-status/c1", payload="started")
+        response = await transport.request(
+            ROUTES["utility.command_status"], path={"commandId": "c1"}, safe=True
+        )
+    assert response.body == "started"
+    assert count(m, "POST", "/request-status/c1") == 2
+
+
+async def test_retry_false_makes_one_attempt(transport: Transport, fake_time: FakeTime) -> None:
+    with mock_http() as m:
+        m.get(API + PROFILE_ID, exception=connector_error(), repeat=True)
+        with pytest.raises(errors.TransportError):
+            await transport.request(
+                ROUTES["profile.retrieve_profile_id"], credential=TOKEN, retry=False
+            )
+    assert count(m, "GET", PROFILE_ID) == 1
+    assert fake_time.sleeps == []
+
+
+# -- Retry-After and budgets -----------------------------------------------------------------------
+
+
+async def test_retry_after_on_429_is_honoured(fake_time: FakeTime) -> None:
+    with mock_http() as m:
+        m.get(API + PROFILE_ID, status=429, headers={"Retry-After": "1"})
+        m.get(API + PROFILE_ID, payload={"profileId": "p"})
+        async with client() as c:
+            assert await c.profile.retrieve_profile_id() == "p"
+    assert fake_time.sleeps == [1.0]
+    assert count(m, "GET", PROFILE_ID) == 2
+
+
+async def test_retry_after_on_503_replaces_the_backoff(fake_time: FakeTime) -> None:
+    with mock_http() as m:
+        m.get(API + PROFILE_ID, status=503, headers={"Retry-After": "2"})
+        m.get(API + PROFILE_ID, payload={"profileId": "p"})
+        async with client() as c:
+            await c.profile.retrieve_profile_id()
+    assert fake_time.sleeps == [2.0]
+
+
+async def test_retry_after_above_the_maximum_is_not_waited_for(fake_time: FakeTime) -> None:
+    with mock_http() as m:
+        m.get(API + PROFILE_ID, status=429, headers={"Retry-After": "30"}, repeat=True)
+        async with client(retry=RetryPolicy(max_retry_after=5.0)) as c:
+            with pytest.raises(errors.RateLimitError) as info:
+                await c.profile.retrieve_profile_id()
+    assert info.value.retry_after == 30.0
+    assert fake_time.sleeps == []
+    assert count(m, "GET", PROFILE_ID) == 1
+
+
+async def test_retry_after_beyond_the_time_budget_is_not_waited_for(fake_time: FakeTime) -> None:
+    with mock_http() as m:
+        m.get(API + PROFILE_ID, status=429, headers={"Retry-After": "1"}, repeat=True)
+        async with client(retry=RetryPolicy(max_attempts=10, max_time=0.5)) as c:
+            with pytest.raises(errors.RateLimitError):
+                await c.profile.retrieve_profile_id()
+    assert fake_time.sleeps == []
+    assert count(m, "GET", PROFILE_ID) == 1
+
+
+async def test_max_time_bounds_the_attempts(fake_time: FakeTime) -> None:
+    with mock_http() as m:
+        m.get(API + PROFILE_ID, status=503, headers={"Retry-After": "1"}, repeat=True)
+        async with client(retry=RetryPolicy(max_attempts=100, max_time=3.5)) as c:
+            with pytest.raises(errors.ServerError):
+                await c.profile.retrieve_profile_id()
+    # Attempts at t=0, 1, 2, 3; another wait would end at 4 > 3.5.
+    assert fake_time.sleeps == [1.0, 1.0, 1.0]
+    assert count(m, "GET", PROFILE_ID) == 4
+
+
+async def test_max_time_bounds_connection_retries(fake_time: FakeTime) -> None:
+    policy = RetryPolicy(max_attempts=1000, max_time=1.0, initial_backoff=0.2, max_backoff=0.2)
+    with mock_http() as m:
+        m.get(API + PROFILE_ID, exception=aiohttp.ServerDisconnectedError(), repeat=True)
+        async with client(retry=policy) as c:
+            with pytest.raises(errors.TransportError):
+                await c.profile.retrieve_profile_id()
+    assert sum(fake_time.sleeps) <= 1.0
+    assert count(m, "GET", PROFILE_ID) == len(fake_time.sleeps) + 1
+    assert count(m, "GET", PROFILE_ID) < 1000
+
+
+def test_retry_policy_waits_are_jittered_exponential_and_capped() -> None:
+    policy = RetryPolicy(initial_backoff=0.1, max_backoff=0.5)
+    caps = [0.1, 0.2, 0.4, 0.5, 0.5, 0.5]
+    seen_positive = False
+    for _ in range(50):
+        waits = policy.waits()
+        for cap in caps:
+            wait = next(iter(waits))
+            assert 0.0 <= wait <= cap
+            seen_positive = seen_positive or wait > 0
+    assert seen_positive
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"max_attempts": 0}, {"max_time": 0}, {"initial_backoff": 0}, {"max_backoff": -1}],
+)
+def test_retry_policy_refuses_nonsense(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011 - attrs validators raise plain ValueError
+        RetryPolicy(**kwargs)
+
+
+# -- session ownership and timeouts ----------------------------------------------------------------
+
+
+async def test_injected_session_is_left_open() -> None:
+    session = aiohttp.ClientSession()
+    try:
+        with mock_http() as m:
+            m.get(API + "/health", payload={"status": "ok"})
+            async with client(session=session) as c:
+                assert (await c.utility.health()).status == "ok"
+                assert c.transport._session is session
+        assert not session.closed
+        assert count(m, "GET", "/health") == 1
+    finally:
+        await session.close()
+
+
+async def test_owned_session_is_closed_and_the_transport_refuses_more() -> None:
+    with mock_http() as m:
+        m.get(API + "/health", payload={"status": "ok"}, repeat=True)
+        c = client()
+        async with c:
+            await c.utility.health()
+            owned = c.transport._session
+            assert owned is not None
+            assert not owned.closed
+        assert owned.closed
+        with pytest.raises(errors.PrivicoreError, match="closed"):
+            await c.utility.health()
+        await c.close()  # idempotent
+    assert count(m, "GET", "/health") == 1
+
+
+async def test_default_timeouts_are_passed_per_request() -> None:
+    with mock_http() as m:
+        m.get(API + "/health", payload={"status": "ok"})
+        async with client() as c:
+            assert c.transport.timeouts == Timeouts(connect=10.0, read=60.0, total=None)
+            await c.utility.health()
+    (call,) = calls(m, "GET", "/health")
+    assert call.kwargs["timeout"] == aiohttp.ClientTimeout(
+        total=None, sock_connect=10.0, sock_read=60.0
+    )
+
+
+async def test_custom_timeouts_apply_to_an_injected_session_too() -> None:
+    session = aiohttp.ClientSession()
+    try:
+        with mock_http() as m:
+            m.get(API + "/health", payload={"status": "ok"})
+            timeouts = Timeouts(connect=1.5, read=2.5, total=9.0)
+            async with client(session=session, timeouts=timeouts) as c:
+                await c.utility.health()
+        (call,) = calls(m, "GET", "/health")
+        assert call.kwargs["timeout"] == aiohttp.ClientTimeout(
+            total=9.0, sock_connect=1.5, sock_read=2.5
+        )
+    finally:
+        await session.close()
+
+
+# -- secrets never in TransportError messages ------------------------------------------------------
+
+
+def _assert_clean(text: str, *secrets: str) -> None:
+    for secret in secrets:
+        assert secret not in text, f"{secret!r} leaked into {text!r}"
+
+
+async def test_transport_error_redacts_the_token() -> None:
+    secret = "T-abc-very-secret"
+    failure = aiohttp.ClientOSError(104, f"reset while sending X-DPT-AUTHORIZATION: {secret}")
+    with mock_http() as m:
+        m.post(API + APPROVE, exception=failure)
+        async with client(token=secret) as c:
+            with pytest.raises(errors.TransportError) as info:
+                await c.devices.approve("dev-1")
+    message = str(info.value)
+    assert message.startswith(f"POST {APPROVE}: ClientOSError")
+    assert "***" in message
+    _assert_clean(message, secret)
+    _assert_clean(repr(info.value), secret)
+    assert info.value.__cause__ is None
+    assert info.value.__suppress_context__
+
+
+async def test_transport_error_redacts_client_secret_and_basic_pair(
+    transport: Transport, fake_time: FakeTime
+) -> None:
+    pair = base64.b64encode(b"client-1:cs-secret-1").decode()
+    failure = aiohttp.ServerDisconnectedError(f"boom cs-secret-1 Basic {pair}")
+    path = "/oauth-application/obtain-access-token"
+    with mock_http() as m:
+        m.post(API + path, exception=failure)
+        with pytest.raises(errors.TransportError) as info:
+            await transport.request(
+                ROUTES["oauth.obtain_access_token"],
+                fields={"authorization_code": "c"},
+                credential=("client-1", "cs-secret-1"),
+            )
+    _assert_clean(str(info.value), "cs-secret-1", pair)
+
+
+async def test_transport_error_redacts_raw_basic_token(
+    transport: Transport, fake_time: FakeTime
+) -> None:
+    path = "/oauth-application/refresh-access-token"
+    with mock_http() as m:
+        m.post(API + path, exception=aiohttp.ServerDisconnectedError("Basic acc-secret-2 lost"))
+        with pytest.raises(errors.TransportError) as info:
+            await transport.request(
+                ROUTES["oauth.refresh_access_token"],
+                fields={"refresh_token": "r"},
+                credential="acc-secret-2",
+            )
+    _assert_clean(str(info.value), "acc-secret-2")
+
+
+@pytest.mark.parametrize("token", ["dl-secret-3", "dlSecret3XYZ"])
+async def test_transport_error_redacts_query_auth(
+    transport: Transport, fake_time: FakeTime, token: str
+) -> None:
+    target = URL(DOWN + "/").with_query([("auth", token)])
+    # aiohttp words a connect timeout exactly like this: the full URL, query included.
+    failure = aiohttp.ConnectionTimeoutError(f"Connection timeout to host {target}")
+    with mock_http() as m:
+        m.get(target, exception=failure, repeat=True)
+        with pytest.raises(errors.TransportError) as info:
+            await transport.request(ROUTES["data_tokens.download"], credential=token)
+    assert str(info.value).startswith("GET /: ConnectionTimeoutError")
+    _assert_clean(str(info.value), token)
+    assert count(m, "GET", "/?auth=" + token, base=DOWN) == 3  # not sent: retried
+
+
+async def test_transport_error_redacts_percent_encoded_query_auth(
+    transport: Transport, fake_time: FakeTime
+) -> None:
+    token = "dl/Secret+4=="
+    target = URL(DOWN + "/").with_query([("auth", token)])
+    failure = aiohttp.ConnectionTimeoutError(f"Connection timeout to host {target}")
+    with mock_http() as m:
+        m.get(target, exception=failure, repeat=True)
+        with pytest.raises(errors.TransportError) as info:
+            await transport.request(ROUTES["data_tokens.download"], credential=token)
+    assert "Secret" not in str(info.value), str(info.value)
+
+
+async def test_api_error_never_quotes_the_query_string(transport: Transport) -> None:
+    with mock_http() as m:
+        m.get(DOWN + "/?auth=dl-secret-5", status=404, body="")
+        with pytest.raises(errors.NotFoundError) as info:
+            await transport.request(ROUTES["data_tokens.download"], credential="dl-secret-5")
+    assert info.value.path == "/"
+    _assert_clean(str(info.value), "dl-secret-5")
+
+
+# -- answers the wire reference does not allow -----------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [301, 302, 307])
+async def test_redirect_answer_is_not_a_success(status: int) -> None:
+    with mock_http() as m:
+        m.post(
+            API + APPROVE,
+            status=status,
+            body="<html>Moved</html>",
+            headers={"Location": "https://privicore.test/device/approve-device"},
+        )
+        async with client() as c:
+            with pytest.raises(errors.PrivicoreError):
+                await c.devices.approve("dev-1")
