@@ -18,13 +18,13 @@ from ..routes import Auth, Route
 from ..wire import AUTHORIZATION_HEADER
 from .answers import Refusal, ShapeCycle, command_accepted, unauthorized
 from .config import Settings
-from .engine import CommandEngine, Rule
+from .engine import Command, CommandEngine, Outcome, Rule
 from .faults import FaultInjector
-from .state import SandboxState, Token
+from .state import Device, SandboxState, Token
 from .stats import SandboxStats
 from .validation import FormReader
 
-__all__ = ["AUTH_HEADER", "Call", "Context", "Handler", "endpoint"]
+__all__ = ["AUTH_HEADER", "Call", "Context", "DeviceRule", "Handler", "endpoint"]
 
 AUTH_HEADER = AUTHORIZATION_HEADER
 
@@ -75,6 +75,25 @@ class Call:
         command = ctx.engine.accept(name, profile_id, rule, lost=lost)
         return command_accepted(command.command_id, shape or ctx.id_shapes.next())
 
+    def accept_for_device(
+        self, identifier: str, rule: DeviceRule, *, shape: str | None = None
+    ) -> web.Response:
+        """Accept a command about one of the caller's devices.
+
+        On settle an unknown device (or another profile's) is rejected ``device.not_found``;
+        otherwise ``rule(device)`` decides.
+        """
+        state, profile_id = self.ctx.state, self.profile_id
+
+        def on_device(command: Command) -> Outcome:
+            device = state.device_of(profile_id, identifier)
+            return Outcome.reject("device.not_found") if device is None else rule(device)
+
+        return self.accept(on_device, shape=shape)
+
+
+DeviceRule = Callable[[Device], Outcome]
+"""Decides a device command's outcome once the device is known to exist."""
 
 Handler = Callable[[Call], Awaitable[web.StreamResponse]]
 """A sandbox handler: one per route name."""

@@ -76,34 +76,23 @@ async def configure_meta(call: Call) -> web.StreamResponse:
     identifier = form.identifier("deviceIdentifier")
     name = form.optional("name")
     form.check()
-    state = call.ctx.state
-    profile_id = call.profile_id
 
-    def configure(command: Command) -> Outcome:
-        device = state.device_of(profile_id, identifier)
-        if device is None:
-            return Outcome.reject("device.not_found")
+    def configure(device: Device) -> Outcome:
         if name is not None:
             device.name = name
         return Outcome.success()
 
-    return call.accept(configure)
+    return call.accept_for_device(identifier, configure)
 
 
 def _decide(call: Call, identifier: str, verdict: DeviceStatus) -> web.Response:
-    state = call.ctx.state
-    profile_id = call.profile_id
-
-    def decide(command: Command) -> Outcome:
-        device = state.device_of(profile_id, identifier)
-        if device is None:
-            return Outcome.reject("device.not_found")
+    def decide(device: Device) -> Outcome:
         if device.status is not DeviceStatus.PENDING:
             return Outcome.reject("device.not_pending")
         device.status = verdict
         return Outcome.success()
 
-    return call.accept(decide)
+    return call.accept_for_device(identifier, decide)
 
 
 async def approve(call: Call) -> web.StreamResponse:
@@ -150,16 +139,13 @@ async def remove(call: Call) -> web.StreamResponse:
     form = await call.form()
     identifier = form.identifier("deviceIdentifier")
     form.check()
-    state = call.ctx.state
-    profile_id = call.profile_id
+    devices = call.ctx.state.devices
 
-    def delete(command: Command) -> Outcome:
-        if state.device_of(profile_id, identifier) is None:
-            return Outcome.reject("device.not_found")
-        del state.devices[identifier]
+    def delete(device: Device) -> Outcome:
+        del devices[device.identifier]
         return Outcome.success()
 
-    return call.accept(delete)
+    return call.accept_for_device(identifier, delete)
 
 
 HANDLERS: Mapping[str, Handler] = {

@@ -9,8 +9,8 @@ from aiohttp import web
 
 from ..answers import iso_time, json_answer
 from ..call import Call, Handler
-from ..engine import Command, Outcome
-from ..state import DeviceStatus, StorageRole
+from ..engine import Outcome
+from ..state import Device, DeviceStatus, StorageRole
 
 __all__ = ["HANDLERS"]
 
@@ -20,13 +20,8 @@ async def register(call: Call) -> web.StreamResponse:
     form = await call.form()
     identifier = form.identifier("deviceIdentifier")
     form.check()
-    state = call.ctx.state
-    profile_id = call.profile_id
 
-    def promote(command: Command) -> Outcome:
-        device = state.device_of(profile_id, identifier)
-        if device is None:
-            return Outcome.reject("device.not_found")
+    def promote(device: Device) -> Outcome:
         if device.status is not DeviceStatus.APPROVED:
             return Outcome.reject("device.not_approved")
         if device.storage is not None:
@@ -34,7 +29,7 @@ async def register(call: Call) -> web.StreamResponse:
         device.storage = StorageRole(time.time())
         return Outcome.success()
 
-    return call.accept(promote)
+    return call.accept_for_device(identifier, promote)
 
 
 async def list_storage(call: Call) -> web.StreamResponse:
@@ -61,20 +56,15 @@ async def sync_device(call: Call) -> web.StreamResponse:
     form = await call.form()
     identifier = form.identifier("deviceIdentifier")
     form.check()
-    state = call.ctx.state
-    profile_id = call.profile_id
 
-    def synchronise(command: Command) -> Outcome:
-        device = state.device_of(profile_id, identifier)
-        if device is None:
-            return Outcome.reject("device.not_found")
+    def synchronise(device: Device) -> Outcome:
         if device.storage is None:
             return Outcome.reject("device.not_a_storage_device")
         if not device.online:
             return Outcome.reject("device.offline")
         return Outcome.success()
 
-    return call.accept(synchronise, shape="header")
+    return call.accept_for_device(identifier, synchronise, shape="header")
 
 
 async def remove(call: Call) -> web.StreamResponse:
@@ -82,19 +72,14 @@ async def remove(call: Call) -> web.StreamResponse:
     form = await call.form()
     identifier = form.identifier("deviceIdentifier")
     form.check()
-    state = call.ctx.state
-    profile_id = call.profile_id
 
-    def demote(command: Command) -> Outcome:
-        device = state.device_of(profile_id, identifier)
-        if device is None:
-            return Outcome.reject("device.not_found")
+    def demote(device: Device) -> Outcome:
         if device.storage is None:
             return Outcome.reject("storage.not_registered")
         device.storage = None
         return Outcome.success()
 
-    return call.accept(demote)
+    return call.accept_for_device(identifier, demote)
 
 
 HANDLERS: Mapping[str, Handler] = {
