@@ -1,17 +1,20 @@
 """Tracked commands: :class:`CommandHandle`, :class:`CommandResult` and the :class:`CommandTracker`.
 
 Every accepted (202) command becomes a handle. A client owns one tracker: a heap of due times,
-one scheduler task that wakes at the earliest, and at most ``PollPolicy.concurrency`` status
-requests in flight. Ten thousand pending commands are ten thousand heap entries, not ten
-thousand sleeping tasks; an idle tracker runs no task at all.
+one scheduler task that wakes at the earliest and hands due handles to at most
+``PollPolicy.concurrency`` worker tasks, which read statuses until none is due and then end.
+Ten thousand pending commands are ten thousand heap entries, not ten thousand sleeping tasks;
+an idle tracker runs no task at all.
 
 Polling is *adaptive*, per kind of command (its route name). A couple of commands of a kind
 are *scouts*: they poll densely from the start and so measure how long such commands take.
 Every other command of the kind waits (parked, costing no request) until a scout has settled,
-then makes its first status read when most commands of that kind have settled (mean plus one
-deviation of the learned duration), reads again at one-deviation steps, and backs off
-exponentially (``backoff``'s generator) past the expected window. A steady stream keeps an
-occasional scout, so the model follows the server when it speeds up or slows down.
+then reads its status only inside the learned window of durations: once at the window's end
+when the window is narrower than ``min_interval``, else swept from mean minus one deviation
+in one-deviation steps; past the window it backs off exponentially (``backoff``'s generator).
+A steady stream keeps an occasional scout, so the model follows the server when it speeds up
+or slows down. Only scouts (and pushed acks) teach the model: the others' reads are placed by
+the model itself, so learning from them would feed its own bias back.
 ``PollPolicy(adaptive=False)`` gives plain jittered exponential polling.
 
 Pushed acks (the WebSocket channel) settle handles through :meth:`CommandTracker.settle`.
@@ -365,9 +368,10 @@ class _KindModel:
         self.samples += 1
 
 
-_SCOUTS = 2  # scouts per kind at a time
+_WARM_UP = 8  # scouts at a time while a kind has fewer samples than this
+_SCOUTS = 2  # scouts at a time after that
 _SCOUT_EVERY = 16  # once the model exists, every 16th command of a kind scouts
-_SCOUT_STEP = 0.05  # a scout reads again after 5 % of its age (at least min_interval)
+_SCOUT_STEP = 0.03  # a scout reads again after 3 % of its age (at least min_interval)
 
 
 class CommandTracker:
@@ -382,10 +386,10 @@ class CommandTracker:
         self._kinds: dict[str, _KindModel] = {}
         self._backoffs: dict[int, Generator[float, None, None]] = {}
         self._paused_until = 0.0
-        self._slots: asyncio.Semaphore | None = None
+        self._ready: deque[CommandHandle] = deque()  # due, waiting for a worker
         self._scheduler: asyncio.Task[None] | None = None
         self._wakeup: asyncio.Future[None] | None = None
-        self._polls: set[asyncio.Task[None]] = set()
+        self._workers: set[asyncio.Task[None]] = set()  # at most PollPolicy.concurrency
         self._rng = random.Random()
         self._closed = False
         self.acks_live = False
@@ -430,12 +434,12 @@ class CommandTracker:
 
     async def poll_now(self, handle: CommandHandle) -> None:
         """One status request for ``handle`` now, outside the schedule."""
-        await self._poll(handle, use_slot=False)
+        await self._poll(handle)
 
     async def close(self) -> None:
         """Stop the scheduler and cancel every pending handle; leaves no task behind."""
         self._closed = True
-        tasks = [t for t in (self._scheduler, *self._polls) if t is not None]
+        tasks = [t for t in (self._scheduler, *self._workers) if t is not None]
         for task in tasks:
             task.cancel()
         if tasks:
@@ -460,8 +464,8 @@ class CommandTracker:
             self._schedule(handle, self.policy.initial_delay)
             return
         model.seen += 1
-        scouting = model.samples == 0 or model.seen % _SCOUT_EVERY == 0
-        if scouting and model.scouts < _SCOUTS:
+        scouting = model.samples < _WARM_UP or model.seen % _SCOUT_EVERY == 0
+        if scouting and model.scouts < (_WARM_UP if model.samples < _WARM_UP else _SCOUTS):
             handle._scout = True
             model.scouts += 1
             self._schedule(handle, self.policy.initial_delay)
@@ -487,15 +491,25 @@ class CommandTracker:
         if model is not None and handle._scout:
             return min(policy.max_interval, max(policy.min_interval, age * _SCOUT_STEP))
         if model is not None and model.samples:
-            first = model.mean + model.dev  # by then most commands of the kind have settled
+            step = max(policy.min_interval, model.dev)
+            # A window narrower than one step is caught by one read at its end; a wider one
+            # is swept from its start, one step at a time, so no command waits long for it.
+            first = (
+                model.mean + model.dev
+                if model.dev < policy.min_interval
+                else model.mean - model.dev
+            )
             if age < first:
                 return first - age
             if age < model.mean + 3 * model.dev:
-                return max(policy.min_interval, model.dev)
+                return step
         waits = self._backoffs.get(id(handle))
         if waits is None:
-            # Grow from the command's age: a command pending for 10 s is not polled every 50 ms.
+            # Grow from the command's age (a command pending for 10 s is not read every 50 ms),
+            # or, past a learned window, from the window's own step.
             start = max(policy.min_interval, age * (policy.factor - 1), policy.initial_delay)
+            if model is not None and model.samples:
+                start = max(policy.min_interval, model.dev)
             waits = backoff.expo(base=policy.factor, factor=start, max_value=policy.max_interval)
             next(waits)  # backoff's generators yield once before the first value
             self._backoffs[id(handle)] = waits
@@ -536,8 +550,6 @@ class CommandTracker:
             self._wakeup = None
 
     async def _run(self) -> None:
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.policy.concurrency)
         heap = self._heap
         while heap:
             due, _, handle = heap[0]
@@ -558,13 +570,19 @@ class CommandTracker:
                     self._schedule(handle, self._paused_until - now)
                 continue
             # Also at the deadline one last read is made: its "pending" answer expires it.
-            await self._slots.acquire()
-            if handle.done():
-                self._slots.release()
-                continue
-            task = asyncio.get_running_loop().create_task(self._poll(handle, use_slot=True))
-            self._polls.add(task)
-            task.add_done_callback(self._polls.discard)
+            self._ready.append(handle)
+            if len(self._workers) < self.policy.concurrency:
+                worker = asyncio.get_running_loop().create_task(self._work())
+                self._workers.add(worker)
+                worker.add_done_callback(self._workers.discard)
+
+    async def _work(self) -> None:
+        """Read due handles until none is left, then end (an idle tracker has no task)."""
+        ready = self._ready
+        while ready:
+            handle = ready.popleft()
+            if not handle.done():  # settled or cancelled while it waited for a worker
+                await self._poll(handle)
 
     def _expire(self, handle: CommandHandle) -> None:
         timeout = handle._deadline - handle._submitted_mono
@@ -580,20 +598,18 @@ class CommandTracker:
         age = handle._age
         if exact:
             model.observe(age, age)
-        elif handle._pending_age > 0 or handle._scout:
+        elif handle._scout:
             model.observe(handle._pending_age, age)
         else:
-            # Settled at the first read: only an upper bound, which the schedule itself
-            # chose. It says nothing new; the scouts keep the model honest.
+            # A follower's reads were placed by the model: those that settled before the
+            # first read are censored, and learning from the rest would drift the model late.
             return
         if model.samples == 1 and model.parked:
             self._release(model)
 
-    async def _poll(self, handle: CommandHandle, *, use_slot: bool) -> None:
+    async def _poll(self, handle: CommandHandle) -> None:
         assert handle.command_id is not None
         try:
-            if handle.done():  # settled or cancelled while this read waited for its turn
-                return
             try:
                 reading = await self._source.fetch(handle.command_id)
             finally:
@@ -624,9 +640,6 @@ class CommandTracker:
             else:
                 handle._pending_age = handle._age
                 self._reschedule(handle)
-        finally:
-            if use_slot and self._slots is not None:
-                self._slots.release()
 
     def _reschedule(self, handle: CommandHandle) -> None:
         if handle.done() or self._closed:

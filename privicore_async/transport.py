@@ -35,7 +35,7 @@ from urllib.parse import quote, quote_plus
 import aiohttp
 import attrs
 import backoff
-from multidict import CIMultiDict, CIMultiDictProxy
+from multidict import CIMultiDictProxy
 from yarl import URL
 
 from . import errors
@@ -67,6 +67,7 @@ Credential = str | tuple[str, str] | None
 """A token (token, raw-basic and query-auth kinds) or ``(client_id, client_secret)``."""
 
 _RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+_EMPTY_JSON = b"{}"  # the command-status body, sent thousands of times a second
 # Failures that happen before a single byte of the request can have reached the server.
 _NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, aiohttp.InvalidURL)
 
@@ -198,8 +199,8 @@ class Transport:
         fields: Fields | None,
         content: bytes | AsyncIterable[bytes] | None,
         credential: Credential,
-    ) -> tuple[CIMultiDict[str], dict[str, Any], list[str]]:
-        headers: CIMultiDict[str] = CIMultiDict()
+    ) -> tuple[dict[str, str], dict[str, Any], list[str]]:
+        headers: dict[str, str] = {}
         kwargs: dict[str, Any] = {}
         params: list[tuple[str, str]] = []
         secrets: list[str] = []
@@ -235,8 +236,11 @@ class Transport:
             kwargs["data"] = aiohttp.FormData(_pairs(fields))() if fields else b""
         elif route.encoding is Encoding.JSON:
             headers["Content-Type"] = "application/json"
-            body = {} if fields is None else dict(fields)
-            kwargs["data"] = json.dumps(body, separators=(",", ":")).encode()
+            kwargs["data"] = (
+                _EMPTY_JSON
+                if fields is None
+                else json.dumps(dict(fields), separators=(",", ":")).encode()
+            )
         elif route.encoding is Encoding.QUERY:
             params += _pairs(fields)
         elif route.encoding is Encoding.BINARY:
@@ -328,15 +332,15 @@ class Transport:
                 await asyncio.sleep(wait)
                 continue
 
-            elapsed_ms = (time.monotonic() - t0) * 1000
-            logger.debug(
-                "%s %s -> %d in %.1f ms (attempt %d)",
-                route.method,
-                target.path,
-                status,
-                elapsed_ms,
-                attempt,
-            )
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug(
+                    "%s %s -> %d in %.1f ms (attempt %d)",
+                    route.method,
+                    target.path,
+                    status,
+                    (time.monotonic() - t0) * 1000,
+                    attempt,
+                )
             body = decode_body(raw, answer_headers.get("Content-Type"))
             if status < 300:
                 return WireResponse(status, answer_headers, body, route.name)

@@ -375,10 +375,11 @@ async def test_followers_wait_for_a_scout_before_polling() -> None:
         source.plan(f"c{i}", 0.3)
         handles.append(tracker.track(f"c{i}", kind="k"))
     await asyncio.sleep(0.25)
-    assert set(source.fetches) <= {"c0", "c1"}  # only the two scouts have spent requests
-    assert source.total >= 4  # and they poll densely
+    scouts = {f"c{i}" for i in range(8)}  # a new kind warms up with eight scouts
+    assert set(source.fetches) == scouts  # only the scouts have spent requests
+    assert source.total >= 8 * 3  # and they poll densely
     await gather(*handles)
-    followers = [source.fetches[f"c{i}"] for i in range(2, 50)]
+    followers = [source.fetches[f"c{i}"] for i in range(8, 50)]
     assert max(followers) <= 2
     await tracker.close()
 
@@ -386,10 +387,10 @@ async def test_followers_wait_for_a_scout_before_polling() -> None:
 async def test_parked_followers_fall_back_when_scouts_fail() -> None:
     source = ScriptedSource()
     tracker = CommandTracker(source, PollPolicy(initial_delay=0.01, min_interval=0.01, timeout=10))
-    for i in range(5):
+    for i in range(11):
         source.plan(f"c{i}", 0.2)
-    scouts = [tracker.track("c0", kind="k"), tracker.track("c1", kind="k")]
-    followers = [tracker.track(f"c{i}", kind="k") for i in range(2, 5)]
+    scouts = [tracker.track(f"c{i}", kind="k") for i in range(8)]
+    followers = [tracker.track(f"c{i}", kind="k") for i in range(8, 11)]
     for scout in scouts:
         scout.cancel()  # no measurement will come from them
     results = await gather(*followers, timeout=5)
