@@ -1,0 +1,193 @@
+"""Helpers shared by the benchmarks: the sandbox in its own process, statistics, machine facts.
+
+The sandbox runs as ``python -m privicore_async.sandbox`` in a child process so that its
+work is not charged to the client process (``time.process_time()`` of the benchmark measures
+the client only) and the two can use different cores.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import aiohttp
+
+__all__ = [
+    "SandboxAdmin",
+    "SandboxProcess",
+    "git_revision",
+    "machine_info",
+    "percentile",
+]
+
+LISTENING = "privicore sandbox listening on"
+
+
+class SandboxProcess:
+    """``python -m privicore_async.sandbox --port 0`` as a child process.
+
+    :meth:`start` waits for the ``listening on URL`` line and returns the URL; :meth:`stop`
+    sends SIGTERM, waits, and kills if needed. Use it as a context manager so the child is
+    stopped on any error, including KeyboardInterrupt.
+    """
+
+    def __init__(
+        self,
+        *,
+        latency: float,
+        jitter: float = 0.0,
+        host: str = "127.0.0.1",
+        startup_timeout: float = 30.0,
+    ) -> None:
+        self.argv = [
+            sys.executable,
+            "-m",
+            "privicore_async.sandbox",
+            "--host",
+            host,
+            "--port",
+            "0",
+            "--latency",
+            repr(latency),
+            "--jitter",
+            repr(jitter),
+        ]
+        self.startup_timeout = startup_timeout
+        self.proc: subprocess.Popen[str] | None = None
+        self.api_url: str | None = None
+
+    def start(self) -> str:
+        """Start the child and return its API URL (raises if it does not come up in time)."""
+        self.proc = subprocess.Popen(
+            self.argv, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
+        )
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + self.startup_timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise RuntimeError(f"the sandbox did not start within {self.startup_timeout}s")
+            ready, _, _ = select.select([self.proc.stdout], [], [], left)
+            if not ready:
+                continue
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"the sandbox exited early (status {self.proc.wait()})")
+            if line.startswith(LISTENING):
+                self.api_url = line[len(LISTENING) :].strip()
+                return self.api_url
+
+    def stop(self) -> int | None:
+        """Stop the child (SIGTERM, then SIGKILL after 5 s); returns its exit status."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+        return proc.returncode
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class SandboxAdmin:
+    """The sandbox's ``/_sandbox/`` admin endpoints (not Privicore's API)."""
+
+    def __init__(self, session: aiohttp.ClientSession, api_url: str) -> None:
+        self._session = session
+        self._base = api_url.rstrip("/") + "/_sandbox"
+
+    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        async with self._session.request(method, self._base + path, **kwargs) as response:
+            response.raise_for_status()
+            return await response.json()
+
+    async def stats(self) -> dict[str, Any]:
+        """The sandbox's counters (``status_requests``, ``requests``, ...)."""
+        result: dict[str, Any] = await self._json("GET", "/stats")
+        return result
+
+    async def settled(self) -> dict[str, float]:
+        """``{command_id: settled_at}`` (wall clock, ``time.time()``) of every settled command."""
+        result: dict[str, float] = await self._json("GET", "/settled")
+        return result
+
+    async def set_latency(self, latency: float, jitter: float) -> None:
+        """Latency and jitter of commands accepted from now on."""
+        await self._json("POST", "/latency", data={"latency": latency, "jitter": jitter})
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) with linear interpolation between ranks."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def machine_info() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    usable: int | None
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable = os.cpu_count()
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "nproc": usable,
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "aiohttp": aiohttp.__version__,
+    }
+
+
+def git_revision(repo: Path) -> str:
+    """``HEAD``'s short hash, with ``+dirty`` when the package has uncommitted changes."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(repo), "status", "--porcelain", "--", "privicore_async"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
