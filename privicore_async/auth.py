@@ -69,6 +69,14 @@ class TokenKeeper:
             )
         return self.username, self._password
 
+    def password_changed(self, old: str, new: str) -> None:
+        """The profile's password changed from ``old`` to ``new``: log in with ``new`` later.
+
+        Ignored unless ``old`` is the configured password (it was another profile's change).
+        """
+        if self._password is not None and self._password == old:
+            self._password = new
+
     async def authenticate_configured(self) -> AuthToken:
         """Authenticate with the configured username and password."""
         return await self.authenticate(*self._credentials())

@@ -12,7 +12,7 @@ import aiohttp
 from . import errors
 from .auth import TokenKeeper
 from .commands import CommandHandle, CommandTracker, HttpStatusSource, PollPolicy
-from .resources import Commands, Devices, Profile, Storage, Utility
+from .resources import Commands, Devices, OAuth, Profile, PublicKeys, Storage, Utility
 from .routes import ALTERNATIVES, ROUTES, Auth, Host, Route
 from .transport import Credential, Fields, RetryPolicy, Timeouts, Transport, WireResponse
 from .wire import StatusReading, extract_command_id
@@ -90,6 +90,8 @@ class PrivicoreClient:
         )
         self.utility = Utility(self)
         self.profile = Profile(self)
+        self.oauth = OAuth(self)
+        self.public_keys = PublicKeys(self)
         self.devices = Devices(self)
         self.storage = Storage(self)
         self.commands = Commands(self)

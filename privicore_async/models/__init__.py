@@ -11,14 +11,31 @@ from .devices import (
     SyncProgress,
     SyncReport,
 )
-from .profile import AuthToken
+from .keys import GeneratedKeyPair
+from .oauth import (
+    AuthorizationCode,
+    AuthorizationRequest,
+    OAuthAppConfiguration,
+    OAuthApplication,
+    OAuthGrant,
+    OAuthTokens,
+)
+from .profile import AuthToken, QrToken
 
 __all__ = [
     "AuthToken",
+    "AuthorizationCode",
+    "AuthorizationRequest",
     "Device",
     "DeviceConfiguration",
     "DeviceSyncOutcome",
+    "GeneratedKeyPair",
     "HealthStatus",
+    "OAuthAppConfiguration",
+    "OAuthApplication",
+    "OAuthGrant",
+    "OAuthTokens",
+    "QrToken",
     "StorageDevice",
     "SyncOutcome",
     "SyncProgress",

@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["AuthToken"]
+__all__ = ["AuthToken", "QrToken"]
 
 
 @attrs.frozen
@@ -26,3 +26,16 @@ class AuthToken:
         if self.expires_at is None:
             return None
         return (self.expires_at - (now or datetime.now(UTC))).total_seconds()
+
+
+@attrs.frozen
+class QrToken:
+    """``POST /profile/generate-token-qr``: a short-lived token to show as a QR code.
+
+    The answer's shape is declared ``{qrToken, expiresAt}`` but was never recorded, so both
+    fields are optional and anything else is kept in ``extra``. The token never shows in ``repr``.
+    """
+
+    qr_token: str | None = attrs.field(default=None, repr=False)
+    expires_at: datetime | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)

@@ -2,8 +2,10 @@
 
 from .commands import Commands
 from .devices import Devices
+from .oauth import OAuth
 from .profile import Profile
+from .public_keys import PublicKeys
 from .storage import Storage
 from .utility import Utility
 
-__all__ = ["Commands", "Devices", "Profile", "Storage", "Utility"]
+__all__ = ["Commands", "Devices", "OAuth", "Profile", "PublicKeys", "Storage", "Utility"]

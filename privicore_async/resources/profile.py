@@ -6,7 +6,7 @@ from datetime import datetime
 
 from ..commands import CommandHandle
 from ..errors import ProtocolError
-from ..models import AuthToken
+from ..models import AuthToken, QrToken, structure
 from ..models.converter import parse_datetime
 from ._base import Resource, require_int, require_text
 
@@ -54,6 +54,36 @@ class Profile(Resource):
         if isinstance(body, str) and body.strip():
             return body.strip()
         raise ProtocolError(f"profile.retrieve_profile_id: no profileId in {body!r:.80}")
+
+    async def change_password(
+        self, current_password: str, new_password: str, *, timeout: float | None = None
+    ) -> CommandHandle:
+        """``POST /profile/change-password``: a handle that settles once the password changed.
+
+        A wrong ``current_password`` shows as a rejected command. Tokens already issued stay
+        valid (wire reference §a7); revoke explicitly if the old session must end. When the
+        client was configured with the password being changed, it logs in with the new one
+        from the moment the change succeeds.
+        """
+        require_text("current_password", current_password, field="currentPassword")
+        require_text("new_password", new_password, field="newPassword")
+        fields = {"currentPassword": current_password, "newPassword": new_password}
+        handle = await self._client.command(
+            "profile.change_password", fields=fields, timeout=timeout
+        )
+        tokens = self._client.tokens
+
+        def remember(done: CommandHandle) -> None:
+            if done.exception() is None:
+                tokens.password_changed(current_password, new_password)
+
+        handle.add_done_callback(remember)
+        return handle
+
+    async def generate_qr_token(self) -> QrToken:
+        """``POST /profile/generate-token-qr`` (empty form body): a short-lived QR login token."""
+        response = await self._client.call("profile.generate_qr_token")
+        return structure(response.body, QrToken, endpoint="profile.generate_qr_token")
 
     async def token_expiry(self) -> datetime:
         """``POST /profile/authorization-token/expiry``: when the current token stops working."""

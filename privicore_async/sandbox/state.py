@@ -14,6 +14,7 @@ import uuid
 import attrs
 
 from .engine import Command
+from .keys import generate_key_pair
 
 __all__ = ["Device", "DeviceStatus", "Profile", "SandboxState", "StorageRole", "Token"]
 
@@ -26,6 +27,7 @@ class Profile:
     username: str
     password: str = attrs.field(repr=False)
     created_at: float
+    public_key: str | None = None  # the signed key of register-public-key (§a10)
 
 
 @attrs.define(eq=False)
@@ -90,6 +92,7 @@ class SandboxState:
     devices: dict[str, Device] = attrs.field(factory=dict)  # by device identifier
     device_by_command: dict[str, str] = attrs.field(factory=dict)  # command id -> identifier
     commands: dict[str, Command] = attrs.field(factory=dict)  # by command id
+    cab_public_key: str = attrs.field(factory=lambda: generate_key_pair()[1])  # the CAB's key
 
     def username_taken(self, username: str) -> bool:
         """True if the username is registered or its registration is still in flight."""

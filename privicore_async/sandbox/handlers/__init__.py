@@ -8,7 +8,7 @@ from aiohttp import web
 
 from ..answers import message
 from ..call import Call, Handler
-from . import devices, profile, storage, utility
+from . import devices, oauth, profile, public_keys, storage, utility
 
 __all__ = ["HANDLERS", "not_implemented"]
 
@@ -26,6 +26,8 @@ def _merge(*groups: Mapping[str, Handler]) -> dict[str, Handler]:
 HANDLERS: Mapping[str, Handler] = _merge(
     utility.HANDLERS,
     profile.HANDLERS,
+    oauth.HANDLERS,
+    public_keys.HANDLERS,
     devices.HANDLERS,
     storage.HANDLERS,
 )
