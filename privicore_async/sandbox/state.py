@@ -15,6 +15,7 @@ import attrs
 
 from .engine import Command
 from .keys import generate_key_pair
+from .oauth_state import OAuthRegistry
 
 __all__ = ["Device", "DeviceStatus", "Profile", "SandboxState", "StorageRole", "Token"]
 
@@ -93,6 +94,7 @@ class SandboxState:
     device_by_command: dict[str, str] = attrs.field(factory=dict)  # command id -> identifier
     commands: dict[str, Command] = attrs.field(factory=dict)  # by command id
     cab_public_key: str = attrs.field(factory=lambda: generate_key_pair()[1])  # the CAB's key
+    oauth: OAuthRegistry = attrs.field(factory=OAuthRegistry)  # applications, codes, grants
 
     def username_taken(self, username: str) -> bool:
         """True if the username is registered or its registration is still in flight."""

@@ -8,7 +8,6 @@ import pytest
 
 from privicore_async import PrivicoreClient, errors
 from privicore_async.models import OAuthApplication, OAuthGrant, OAuthTokens
-from privicore_async.sandbox.handlers.oauth import registry
 
 from .conftest import Provisioned
 
@@ -84,7 +83,7 @@ async def test_full_code_grant_with_refresh_and_rotation(provisioned: Provisione
     with pytest.raises(errors.AuthenticationError):
         await oauth.retrieve_scope(tokens)
 
-    assert len(registry(sb._ctx).applications) == 1
+    assert len(sb.state.oauth.applications) == 1
     assert sb.stats.requests["oauth.refresh_access_token"] == 3
 
 

@@ -3,8 +3,8 @@
 The code-grant routes use the two Basic auth kinds (§a2), which the route wrapper does not
 check, so this module parses ``Authorization`` itself: ``Basic base64(clientId:clientSecret)``
 for retrieve-authorization-code and obtain-access-token, ``Basic <access token verbatim>`` for
-refresh-access-token and retrieve-oauth-application-scope. The OAuth records live beside the
-shared state, one registry per sandbox.
+refresh-access-token and retrieve-oauth-application-scope. The OAuth records live in
+``SandboxState.oauth``.
 """
 
 from __future__ import annotations
@@ -13,108 +13,17 @@ import base64
 import binascii
 import secrets
 import time
-import uuid
-import weakref
 from collections.abc import Mapping
 
-import attrs
 from aiohttp import web
 
 from ..answers import iso_time, json_answer, unauthorized, validation_failed
-from ..call import Call, Context, Handler
+from ..call import Call, Handler
 from ..engine import Command, Outcome
+from ..oauth_state import CODE_TTL, Application, Authorization, Grant
 from ..validation import BLANK
 
-__all__ = [
-    "ACCESS_TOKEN_TTL",
-    "CODE_TTL",
-    "HANDLERS",
-    "REFRESH_TOKEN_TTL",
-    "OAuthRegistry",
-    "registry",
-]
-
-CODE_TTL = 60.0
-ACCESS_TOKEN_TTL = 3600.0
-REFRESH_TOKEN_TTL = 30 * 24 * 3600.0
-
-
-@attrs.define(eq=False)
-class Application:
-    """A registered OAuth application (its id is the register command id)."""
-
-    application_id: str
-    profile_id: str
-    name: str
-    redirect_uri: str
-    scopes: list[str]
-    client_id: str = attrs.field(factory=lambda: str(uuid.uuid4()))
-    client_secret: str = attrs.field(factory=lambda: secrets.token_urlsafe(32), repr=False)
-    configuration_read: bool = False
-
-
-@attrs.define(eq=False)
-class Authorization:
-    """A settled request-authorization-code command, and the code issued for it."""
-
-    request_id: str
-    client_id: str
-    profile_id: str
-    nonce: str = attrs.field(repr=False)
-    scopes: list[str]
-    code: str | None = attrs.field(default=None, repr=False)
-    code_expires_at: float = 0.0
-    code_used: bool = False
-
-
-@attrs.define(eq=False)
-class Grant:
-    """An issued access token and its refresh token."""
-
-    client_id: str
-    profile_id: str
-    scopes: list[str]
-    token: str = attrs.field(repr=False)
-    refresh_token: str = attrs.field(repr=False)
-    expires_at: float
-    refresh_expires_at: float
-
-
-@attrs.define(eq=False)
-class OAuthRegistry:
-    """Every OAuth record of one sandbox."""
-
-    applications: dict[str, Application] = attrs.field(factory=dict)  # by application id
-    by_client: dict[str, Application] = attrs.field(factory=dict)  # by client id
-    authorizations: dict[str, Authorization] = attrs.field(factory=dict)  # by request id
-    codes: dict[str, Authorization] = attrs.field(factory=dict, repr=False)  # by code
-    grants: dict[str, Grant] = attrs.field(factory=dict, repr=False)  # by access token
-
-    def issue(self, client_id: str, profile_id: str, scopes: list[str]) -> Grant:
-        """A fresh token pair."""
-        now = time.time()
-        grant = Grant(
-            client_id,
-            profile_id,
-            scopes,
-            "OA-" + secrets.token_urlsafe(32),
-            "OR-" + secrets.token_urlsafe(32),
-            now + ACCESS_TOKEN_TTL,
-            now + REFRESH_TOKEN_TTL,
-        )
-        self.grants[grant.token] = grant
-        return grant
-
-
-_REGISTRIES: weakref.WeakKeyDictionary[Context, OAuthRegistry] = weakref.WeakKeyDictionary()
-
-
-def registry(ctx: Context) -> OAuthRegistry:
-    """The OAuth records of the sandbox ``ctx`` belongs to (created on first use)."""
-    found = _REGISTRIES.get(ctx)
-    if found is None:
-        found = _REGISTRIES[ctx] = OAuthRegistry()
-    return found
+__all__ = ["HANDLERS"]
 
 
 def _basic(call: Call) -> str | None:
@@ -134,7 +43,7 @@ def _client(call: Call) -> Application | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     client_id, colon, client_secret = decoded.partition(":")
-    application = registry(call.ctx).by_client.get(client_id)
+    application = call.ctx.state.oauth.by_client.get(client_id)
     if not colon or application is None:
         return None
     if not secrets.compare_digest(application.client_secret, client_secret):
@@ -145,7 +54,7 @@ def _client(call: Call) -> Application | None:
 def _grant(call: Call) -> Grant | None:
     """The grant whose access token the caller sent verbatim (expired ones included)."""
     credential = _basic(call)
-    return None if credential is None else registry(call.ctx).grants.get(credential)
+    return None if credential is None else call.ctx.state.oauth.grants.get(credential)
 
 
 def _tokens(grant: Grant) -> web.Response:
@@ -174,7 +83,7 @@ async def register(call: Call) -> web.StreamResponse:
     scopes = [s.strip() for s in form.text("scopes").split(",") if s.strip()]
     form.check()
     profile_id = call.profile_id
-    records = registry(call.ctx)
+    records = call.ctx.state.oauth
 
     def create(command: Command) -> Outcome:
         application = Application(command.command_id, profile_id, name, redirect_uri, scopes)
@@ -190,7 +99,7 @@ async def retrieve_configuration(call: Call) -> web.StreamResponse:
     form = await call.form()
     application_id = form.text("applicationId")
     form.check()
-    application = registry(call.ctx).applications.get(application_id)
+    application = call.ctx.state.oauth.applications.get(application_id)
     if application is None or application.profile_id != call.profile_id:
         return json_answer({"message": "Record not found"}, 404)
     if application.configuration_read:
@@ -228,7 +137,7 @@ async def request_authorization_code(call: Call) -> web.StreamResponse:
     if problems:
         return validation_failed(problems)
     profile_id = call.profile_id
-    records = registry(call.ctx)
+    records = call.ctx.state.oauth
 
     def authorize(command: Command) -> Outcome:
         if client_id not in records.by_client:
@@ -250,7 +159,7 @@ async def retrieve_authorization_code(call: Call) -> web.StreamResponse:
     request_id = form.text("id")
     nonce = form.text("nonce")
     form.check()
-    records = registry(call.ctx)
+    records = call.ctx.state.oauth
     authorization = records.authorizations.get(request_id)
     if authorization is None or authorization.client_id != application.client_id:
         return _refused("id", "oauth.authorization_request_not_found")
@@ -279,7 +188,7 @@ async def obtain_access_token(call: Call) -> web.StreamResponse:
     form = await call.form()
     code = form.text("authorization_code")
     form.check()
-    records = registry(call.ctx)
+    records = call.ctx.state.oauth
     authorization = records.codes.get(code)
     if (
         authorization is None
@@ -307,7 +216,7 @@ async def refresh_access_token(call: Call) -> web.StreamResponse:
         or grant.refresh_expires_at <= time.time()
     ):
         return unauthorized()
-    records = registry(call.ctx)
+    records = call.ctx.state.oauth
     del records.grants[grant.token]
     return _tokens(records.issue(grant.client_id, grant.profile_id, grant.scopes))
 
@@ -331,7 +240,7 @@ async def list_applications(call: Call) -> web.StreamResponse:
                 "redirectUri": a.redirect_uri,
                 "scopes": a.scopes,
             }
-            for a in registry(call.ctx).applications.values()
+            for a in call.ctx.state.oauth.applications.values()
             if a.profile_id == profile_id
         ]
     )
