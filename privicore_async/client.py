@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterable, Mapping
+from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, Unpack
 
 import aiohttp
 
@@ -14,7 +14,7 @@ from .auth import TokenKeeper
 from .commands import CommandHandle, CommandTracker, HttpStatusSource, PollPolicy
 from .resources import Commands, Devices, OAuth, Profile, PublicKeys, Storage, Utility
 from .routes import ALTERNATIVES, ROUTES, Auth, Host, Route
-from .transport import Credential, Fields, RetryPolicy, Timeouts, Transport, WireResponse
+from .transport import CallParts, Credential, RetryPolicy, Timeouts, Transport, WireResponse
 from .wire import StatusReading, extract_command_id
 
 __all__ = ["PrivicoreClient"]
@@ -126,38 +126,29 @@ class PrivicoreClient:
         self,
         name: str,
         *,
-        path: Mapping[str, str] | None = None,
-        fields: Fields | None = None,
-        content: bytes | AsyncIterable[bytes] | None = None,
         credential: Credential = None,
-        url: str | None = None,
-        safe: bool | None = None,
         alternative: bool = False,
+        **parts: Unpack[CallParts],
     ) -> WireResponse:
         """Send the call of route ``name`` with the right credential; returns the answer.
 
-        For token routes the client's token is used, and a 401 leads to one
-        re-authentication and one replay (a second 401 is raised). ``alternative`` uses the
-        documented second-choice route (:data:`privicore_async.routes.ALTERNATIVES`).
+        ``parts`` are those of :class:`~privicore_async.transport.CallParts` (path values,
+        fields, raw content, a full URL, ``safe``). For token routes the client's token is
+        used, and a 401 leads to one re-authentication and one replay (a second 401 is
+        raised). ``alternative`` uses the documented second-choice route
+        (:data:`privicore_async.routes.ALTERNATIVES`).
         """
         route = ALTERNATIVES[name] if alternative else self.routes[name]
-        kwargs: dict[str, Any] = {
-            "path": path,
-            "fields": fields,
-            "content": content,
-            "url": url,
-            "safe": safe,
-        }
         if route.auth is not Auth.TOKEN or credential is not None:
-            return await self.transport.request(route, credential=credential, **kwargs)
+            return await self.transport.request(route, credential=credential, **parts)
         token = await self.tokens.token()
         try:
-            return await self.transport.request(route, credential=token, **kwargs)
+            return await self.transport.request(route, credential=token, **parts)
         except errors.AuthenticationError:
             # A 401 means the server did not act on the call, so replaying it is safe.
             if not await self.tokens.recover(token):
                 raise
-        return await self.transport.request(route, credential=await self.tokens.token(), **kwargs)
+        return await self.transport.request(route, credential=await self.tokens.token(), **parts)
 
     async def command(
         self, name: str, *, timeout: float | None = None, **kwargs: Any

@@ -29,7 +29,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from urllib.parse import quote, quote_plus
 
 import aiohttp
@@ -49,6 +49,7 @@ from .wire import (
 )
 
 __all__ = [
+    "CallParts",
     "Credential",
     "Fields",
     "RetryPolicy",
@@ -70,6 +71,16 @@ _RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 _EMPTY_JSON = b"{}"  # the command-status body, sent thousands of times a second
 # Failures that happen before a single byte of the request can have reached the server.
 _NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, aiohttp.InvalidURL)
+
+
+class CallParts(TypedDict, total=False):
+    """What one call carries besides its route and credential (shared by client and transport)."""
+
+    path: Mapping[str, str] | None  # values for the route's {placeholders}
+    fields: Fields | None  # encoded as the route says: form, JSON or query
+    content: bytes | AsyncIterable[bytes] | None  # a raw body (binary routes)
+    url: str | None  # a full URL instead of base URL + path (upstream/downstream links)
+    safe: bool | None  # a non-GET call that is safe to repeat (default: only GET is)
 
 
 @attrs.frozen
@@ -256,21 +267,19 @@ class Transport:
         self,
         route: Route,
         *,
-        path: Mapping[str, str] | None = None,
-        fields: Fields | None = None,
-        content: bytes | AsyncIterable[bytes] | None = None,
         credential: Credential = None,
-        url: str | None = None,
-        safe: bool | None = None,
         retry: bool = True,
+        **call: Unpack[CallParts],
     ) -> WireResponse:
         """Send one call of ``route`` and return its answer, retrying per the module rule.
 
-        ``safe`` marks a non-GET call as safe to repeat (default: only GET is).
-        ``retry=False`` makes exactly one attempt (the tracker schedules its own retries).
-        Raises :class:`~privicore_async.errors.APIError` subclasses for error statuses and
+        ``call`` holds the parts of :class:`CallParts`. ``retry=False`` makes exactly one
+        attempt (the tracker schedules its own retries). Raises
+        :class:`~privicore_async.errors.APIError` subclasses for error statuses and
         :class:`~privicore_async.errors.TransportError` when no answer came.
         """
+        path, fields, url = call.get("path"), call.get("fields"), call.get("url")
+        content, safe = call.get("content"), call.get("safe")
         session = self._session_or_open()
         target = self._url(route, path, url)
         headers, kwargs, secrets = self._prepare(route, fields, content, credential)
