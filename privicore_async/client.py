@@ -12,7 +12,20 @@ import aiohttp
 from . import errors
 from .auth import TokenKeeper
 from .commands import CommandHandle, CommandTracker, HttpStatusSource, PollPolicy
-from .resources import Commands, Devices, OAuth, Profile, PublicKeys, Storage, Utility
+from .resources import (
+    Authenticators,
+    Commands,
+    DataTokens,
+    Devices,
+    Directories,
+    OAuth,
+    Policies,
+    Profile,
+    PublicKeys,
+    Storage,
+    Utility,
+    Voting,
+)
 from .routes import ALTERNATIVES, ROUTES, Auth, Host, Route
 from .transport import CallParts, Credential, RetryPolicy, Timeouts, Transport, WireResponse
 from .wire import StatusReading, extract_command_id
@@ -92,8 +105,13 @@ class PrivicoreClient:
         self.profile = Profile(self)
         self.oauth = OAuth(self)
         self.public_keys = PublicKeys(self)
+        self.data_tokens = DataTokens(self)
         self.devices = Devices(self)
         self.storage = Storage(self)
+        self.directories = Directories(self)
+        self.authenticators = Authenticators(self)
+        self.policies = Policies(self)
+        self.voting = Voting(self)
         self.commands = Commands(self)
         self._closed = False
 

@@ -119,6 +119,7 @@ class WireResponse:
     headers: CIMultiDictProxy[str] = attrs.field(repr=False)
     body: Any = attrs.field(repr=False)  # may hold a token or a client secret
     route: str = ""
+    raw: bytes = attrs.field(default=b"", repr=False)  # the undecoded body (binary downloads)
 
 
 def _redact(text: str, secrets: Iterable[str]) -> str:
@@ -352,7 +353,7 @@ class Transport:
                 )
             body = decode_body(raw, answer_headers.get("Content-Type"))
             if status < 300:
-                return WireResponse(status, answer_headers, body, route.name)
+                return WireResponse(status, answer_headers, body, route.name, raw)
             if status < 400:
                 # Redirects are not followed (a POST must not turn into a GET elsewhere),
                 # and Privicore documents none.

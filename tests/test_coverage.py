@@ -15,13 +15,7 @@ from privicore_async import PrivicoreClient
 from privicore_async.routes import ROUTES
 from privicore_async.sandbox.handlers import HANDLERS
 
-NOT_YET = {
-    "data_tokens",
-    "authenticators",
-    "policies",
-    "directories",
-    "voting",
-}
+NOT_YET: set[str] = set()
 
 
 def _group(name: str) -> str:

@@ -24,7 +24,7 @@ import pytest
 from multidict import CIMultiDictProxy
 
 from privicore_async.routes import ROUTES, Auth, Host
-from privicore_async.sandbox import Faults, Sandbox
+from privicore_async.sandbox import Faults, Sandbox, server
 from privicore_async.sandbox.engine import Command, CommandState
 from privicore_async.wire import decode_body, extract_command_id
 
@@ -174,10 +174,15 @@ async def test_every_token_route_of_the_api_host_is_served_and_guarded(api: Api)
         assert (route.name, answer.status, answer.body) == (route.name, 401, UNAUTHORIZED)
 
 
-async def test_a_route_not_implemented_yet_answers_501(api: Api, token: str) -> None:
-    answer = await api.call("voting.check_pool_status", token=token, path={"poolId": "p1"})
-    assert answer.status == 501
-    assert "voting.check_pool_status" in answer.body["message"]
+async def test_a_route_without_a_handler_answers_501(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every route has a handler now: take one away to see the fallback.
+    handlers = {name: h for name, h in server.HANDLERS.items() if name != "utility.health"}
+    monkeypatch.setattr(server, "HANDLERS", handlers)
+    async with Sandbox(latency=0) as sb, aiohttp.ClientSession() as http:
+        resp = await http.get(sb.api_url + "/health")
+        async with resp:
+            assert resp.status == 501
+            assert "utility.health" in (await resp.json())["message"]
 
 
 async def test_unknown_paths_are_404_and_not_counted(api: Api) -> None:

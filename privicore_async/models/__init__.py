@@ -1,6 +1,7 @@
 """attrs models of Privicore's answers, and the one cattrs converter that builds them."""
 
 from .converter import converter, structure, unstructure
+from .data_tokens import DataRequest, DataToken, DataTokenPage, PageMeta, TemporaryToken
 from .devices import (
     Device,
     DeviceConfiguration,
@@ -11,6 +12,7 @@ from .devices import (
     SyncProgress,
     SyncReport,
 )
+from .directories import Directory, DirectoryDevice, DirectoryInvitation, DirectoryProfile
 from .keys import GeneratedKeyPair
 from .oauth import (
     AuthorizationCode,
@@ -21,25 +23,52 @@ from .oauth import (
     OAuthTokens,
 )
 from .profile import AuthToken, QrToken
+from .voting import (
+    Authenticator,
+    Policy,
+    PolicyEvent,
+    PolicyTemplate,
+    QuorumStrategy,
+    VotingConfiguration,
+    VotingPool,
+    VotingStrategy,
+)
 
 __all__ = [
     "AuthToken",
+    "Authenticator",
     "AuthorizationCode",
     "AuthorizationRequest",
+    "DataRequest",
+    "DataToken",
+    "DataTokenPage",
     "Device",
     "DeviceConfiguration",
     "DeviceSyncOutcome",
+    "Directory",
+    "DirectoryDevice",
+    "DirectoryInvitation",
+    "DirectoryProfile",
     "GeneratedKeyPair",
     "HealthStatus",
     "OAuthAppConfiguration",
     "OAuthApplication",
     "OAuthGrant",
     "OAuthTokens",
+    "PageMeta",
+    "Policy",
+    "PolicyEvent",
+    "PolicyTemplate",
     "QrToken",
+    "QuorumStrategy",
     "StorageDevice",
     "SyncOutcome",
     "SyncProgress",
     "SyncReport",
+    "TemporaryToken",
+    "VotingConfiguration",
+    "VotingPool",
+    "VotingStrategy",
     "converter",
     "structure",
     "unstructure",

@@ -1,11 +1,29 @@
 """One class per API group; each method is one endpoint or a documented chain of them."""
 
+from .authenticators import Authenticators
 from .commands import Commands
+from .data_tokens import DataTokens
 from .devices import Devices
+from .directories import Directories
 from .oauth import OAuth
+from .policies import Policies
 from .profile import Profile
 from .public_keys import PublicKeys
 from .storage import Storage
 from .utility import Utility
+from .voting import Voting
 
-__all__ = ["Commands", "Devices", "OAuth", "Profile", "PublicKeys", "Storage", "Utility"]
+__all__ = [
+    "Authenticators",
+    "Commands",
+    "DataTokens",
+    "Devices",
+    "Directories",
+    "OAuth",
+    "Policies",
+    "Profile",
+    "PublicKeys",
+    "Storage",
+    "Utility",
+    "Voting",
+]

@@ -8,6 +8,10 @@ the state of the world at settle time, as on the real server.
 All pending commands share one heap and one ``loop.call_at`` timer armed for the earliest due
 time. Ten thousand pending commands cost ten thousand heap entries, not ten thousand tasks,
 and closing the engine is one ``cancel()``.
+
+A :data:`Gate` may hold a command at acceptance (voting policies do): it then stays started
+until :meth:`CommandEngine.release` settles it or its hold expires, with no special case in any
+handler.
 """
 
 from __future__ import annotations
@@ -26,7 +30,16 @@ import attrs
 
 from .stats import SandboxStats
 
-__all__ = ["Command", "CommandEngine", "CommandState", "Outcome", "Rule", "SettleListener"]
+__all__ = [
+    "Command",
+    "CommandEngine",
+    "CommandState",
+    "Gate",
+    "Hold",
+    "Outcome",
+    "Rule",
+    "SettleListener",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -80,6 +93,22 @@ Rule = Callable[["Command"], Outcome]
 SettleListener = Callable[["Command"], None]
 
 
+@attrs.frozen
+class Hold:
+    """A gate's verdict: keep the command started for at most ``seconds``.
+
+    It settles earlier only through :meth:`CommandEngine.release`; if nobody releases it in
+    time, ``on_expiry`` decides its outcome (a voting pool that timed out, say).
+    """
+
+    seconds: float
+    on_expiry: Rule
+
+
+Gate = Callable[["Command"], Hold | None]
+"""Consulted once per accepted command: ``None`` lets it settle at the configured latency."""
+
+
 @attrs.define(eq=False)
 class Command:
     """One accepted command and, once settled, its outcome."""
@@ -92,7 +121,9 @@ class Command:
     body: object = None
     settled_at: float | None = None  # wall clock; None while started
     lost: bool = False  # accepted, but will never settle (fault injection)
+    held: bool = False  # a gate holds it until released or expired (voting policies)
     rule: Rule | None = attrs.field(default=None, repr=False)
+    held_rule: Rule | None = attrs.field(default=None, repr=False)  # runs on release
 
     @property
     def settled(self) -> bool:
@@ -129,6 +160,8 @@ class CommandEngine:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._listeners: list[SettleListener] = []
         self._closed = False
+        self.gate: Gate | None = None
+        """Asked about every command at acceptance; a :class:`Hold` delays its settlement."""
 
     @property
     def latency(self) -> float:
@@ -177,14 +210,47 @@ class CommandEngine:
         command.rule = rule
         loop = self._loop or asyncio.get_running_loop()
         self._loop = loop
-        delay = self._latency
-        if self._jitter:
-            delay += self._rng.uniform(0.0, self._jitter)
+        hold = self._ask_gate(command)
+        if hold is not None:
+            command.held, command.held_rule, command.rule = True, rule, hold.on_expiry
+            delay = max(0.0, hold.seconds)
+        else:
+            delay = self._latency
+            if self._jitter:
+                delay += self._rng.uniform(0.0, self._jitter)
         due = loop.time() + delay
         heapq.heappush(self._heap, (due, next(self._order), command))
         if self._timer is None or due < self._timer_when:
             self._arm(due)
         return command
+
+    def release(self, command: Command, outcome: Outcome | None = None) -> bool:
+        """Settle a held command now: by its own rule, or with ``outcome`` (e.g. a denied vote).
+
+        Returns False (and does nothing) if the command is not held or already settled.
+        """
+        if not command.held or command.settled or self._closed:
+            return False
+        entry = next((e for e in self._heap if e[2] is command), None)
+        if entry is not None:
+            self._heap.remove(entry)
+            heapq.heapify(self._heap)
+        if outcome is None:
+            command.rule = command.held_rule
+        else:
+            command.rule = lambda _command: outcome
+        self._settle(command)
+        return True
+
+    def _ask_gate(self, command: Command) -> Hold | None:
+        if self.gate is None:
+            return None
+        try:
+            return self.gate(command)
+        except Exception:
+            # A broken gate must not take the command down with it: it settles normally.
+            _log.exception("sandbox gate failed for %s", command.route)
+            return None
 
     def close(self) -> None:
         """Cancel the timer; commands still pending stay ``started`` forever. Idempotent."""
@@ -214,7 +280,7 @@ class CommandEngine:
             self._arm(heap[0][0])
 
     def _settle(self, command: Command) -> None:
-        rule, command.rule = command.rule, None
+        rule, command.rule, command.held_rule = command.rule, None, None
         try:
             outcome = rule(command) if rule is not None else Outcome.success()
         except Exception:

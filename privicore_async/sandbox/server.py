@@ -20,11 +20,13 @@ from ..routes import ROUTES, Host, Route
 from .answers import id_shapes, json_answer, not_found, status_shapes, validation_failed
 from .call import Context, endpoint
 from .config import STATUS_METHODS, IdShape, ReauthorizeMode, Settings, StatusShape
+from .data_hosts import DataHosts
 from .engine import CommandEngine
 from .faults import FaultInjector, Faults, fault_middleware
 from .handlers import HANDLERS, not_implemented
 from .state import SandboxState
 from .stats import SandboxStats
+from .voting_state import Pool
 
 __all__ = ["ADMIN_PREFIX", "Sandbox"]
 
@@ -82,6 +84,7 @@ class Sandbox:
         self._engine = CommandEngine(
             self.state.commands, self.stats, latency=latency, jitter=jitter, rng=random.Random(seed)
         )
+        self.state.voting.attach(self._engine, self.state.devices)  # policy-gated commands
         self._ctx = Context(
             settings=self.settings,
             state=self.state,
@@ -93,6 +96,7 @@ class Sandbox:
         )
         self._runner: web.AppRunner | None = None
         self._api_url: str | None = None
+        self._data_hosts = DataHosts(self._ctx, host)  # upstream and downstream servers
         self._closed = False
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -118,6 +122,7 @@ class Sandbox:
             await runner.cleanup()
             raise
         self._runner = runner
+        await self._data_hosts.start()
         host, port = runner.addresses[0][:2]
         self.port = port
         self._api_url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
@@ -128,6 +133,7 @@ class Sandbox:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+        await self._data_hosts.close()
         # After the runner: a request still in flight during cleanup may accept a command.
         self._engine.close()
 
@@ -156,6 +162,24 @@ class Sandbox:
     def ws_url(self) -> str | None:
         """The WebSocket ack channel's URL; ``None``: this sandbox has no channel yet."""
         return None
+
+    @property
+    def upstream_url(self) -> str:
+        """``http://HOST:PORT`` of the upstream host (``data_tokens.upload``)."""
+        return self._data_hosts.url(Host.UPSTREAM)
+
+    @property
+    def downstream_url(self) -> str:
+        """``http://HOST:PORT`` of the downstream host (``data_tokens.download``)."""
+        return self._data_hosts.url(Host.DOWNSTREAM)
+
+    def downstream_link(self, request_id: str) -> str:
+        """The download URL of a settled ``request-data`` (what the WebSocket would deliver).
+
+        Raises ``KeyError`` while the request is unknown or not settled.
+        """
+        token = self.state.data_tokens.requests[request_id].token
+        return f"{self.downstream_url}/?auth={token}"
 
     # -- knobs and inspection --------------------------------------------------------------
 
@@ -196,6 +220,22 @@ class Sandbox:
         """Wall-clock time (``time.time()``) the command settled; ``None`` if pending or unknown."""
         command = self.state.commands.get(command_id)
         return None if command is None else command.settled_at
+
+    def vote(self, pool_id: str, device_identifier: str, approve: bool) -> str:
+        """Cast an authenticator's ballot in a voting pool; returns the pool's status.
+
+        On Privicore, authenticators vote from their own app, which the SDK does not cover;
+        this is that app. A decided pool settles the command it holds (approved: by the
+        command's own rule; denied: rejected ``vote.denied``). ``KeyError`` for an unknown
+        pool, ``ValueError`` for a device that may not vote or a pool no longer open.
+        """
+        return self.state.voting.vote(pool_id, device_identifier, approve).status.value
+
+    def pools(self, *, status: str | None = None) -> list[Pool]:
+        """The voting pools (policy-gated and manual), oldest first; ``status`` filters."""
+        pools = self.state.voting.pools.values()
+        now = time.time()
+        return [p for p in pools if status is None or p.refresh(now).value == status]
 
     def inject(
         self,

@@ -13,9 +13,12 @@ import uuid
 
 import attrs
 
+from .data_token_state import DataTokenRegistry
+from .directory_state import DirectoryRegistry
 from .engine import Command
 from .keys import generate_key_pair
 from .oauth_state import OAuthRegistry
+from .voting_state import VotingRegistry
 
 __all__ = ["Device", "DeviceStatus", "Profile", "SandboxState", "StorageRole", "Token"]
 
@@ -95,6 +98,9 @@ class SandboxState:
     commands: dict[str, Command] = attrs.field(factory=dict)  # by command id
     cab_public_key: str = attrs.field(factory=lambda: generate_key_pair()[1])  # the CAB's key
     oauth: OAuthRegistry = attrs.field(factory=OAuthRegistry)  # applications, codes, grants
+    data_tokens: DataTokenRegistry = attrs.field(factory=DataTokenRegistry)  # spaces, grants
+    directories: DirectoryRegistry = attrs.field(factory=DirectoryRegistry)  # and invitations
+    voting: VotingRegistry = attrs.field(factory=VotingRegistry)  # authenticators, policies, pools
 
     def username_taken(self, username: str) -> bool:
         """True if the username is registered or its registration is still in flight."""

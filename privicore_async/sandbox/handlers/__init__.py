@@ -8,7 +8,19 @@ from aiohttp import web
 
 from ..answers import message
 from ..call import Call, Handler
-from . import devices, oauth, profile, public_keys, storage, utility
+from . import (
+    authenticators,
+    data_tokens,
+    devices,
+    directories,
+    oauth,
+    policies,
+    profile,
+    public_keys,
+    storage,
+    utility,
+    voting,
+)
 
 __all__ = ["HANDLERS", "not_implemented"]
 
@@ -28,8 +40,13 @@ HANDLERS: Mapping[str, Handler] = _merge(
     profile.HANDLERS,
     oauth.HANDLERS,
     public_keys.HANDLERS,
+    data_tokens.HANDLERS,
     devices.HANDLERS,
     storage.HANDLERS,
+    directories.HANDLERS,
+    authenticators.HANDLERS,
+    policies.HANDLERS,
+    voting.HANDLERS,
 )
 
 

@@ -1,0 +1,312 @@
+"""Verified authenticators: the devices that vote on policy-gated operations, the profile-wide
+voting settings, and named voting configurations (wire reference §b rows 46-57, §c7 steps 1-3).
+
+Six of these routes are inferred (no public evidence); each says so, and any of them can be
+corrected without a release: ``PrivicoreClient(routes={"authenticators.list": ("GET", "/...")})``.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import Any
+
+from ..commands import CommandHandle
+from ..errors import InvalidArgumentError
+from ..models import Authenticator, VotingConfiguration, VotingStrategy, structure
+from ..models.voting import QuorumStrategy
+from ._base import Resource, require_int, require_text
+
+__all__ = ["Authenticators", "require_device_identifiers", "require_strategy"]
+
+_ID = "deviceIdentifier"
+_DEFAULT_PARAMS = {
+    QuorumStrategy.UNANIMOUS: 100,
+    QuorumStrategy.CONSENSUS: 51,
+    QuorumStrategy.AFFIRMATIVE: 1,
+}
+_MAX_TIME_LIMIT = 7 * 24 * 3600  # a week: the sandbox's bound; the real one is undocumented
+
+
+def require_strategy(value: object, *, field: str = "strategy") -> QuorumStrategy:
+    """A :class:`~privicore_async.models.QuorumStrategy` (or its wire string)."""
+    text = require_text("strategy", value, field=field)
+    try:
+        return QuorumStrategy(text)
+    except ValueError:
+        choices = ", ".join(s.value for s in QuorumStrategy)
+        raise InvalidArgumentError("strategy", f"must be one of {choices}", field=field) from None
+
+
+def require_device_identifiers(value: object, *, argument: str = "device_identifiers") -> list[str]:
+    """A list (never a single string) of non-blank device identifiers, without repeats."""
+    field = "deviceIdentifiers"
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise InvalidArgumentError(
+            argument, "must be a list of device identifiers, not a single string", field=field
+        )
+    identifiers = [require_text(argument, item, field=field) for item in value]
+    if len(set(identifiers)) != len(identifiers):
+        raise InvalidArgumentError(argument, "must not repeat a device", field=field)
+    return identifiers
+
+
+def _percentage(strategy: QuorumStrategy | None, percentage: object) -> int | None:
+    """``percentageRequired``: 1-100, only (and always, on register) for minimum_percentage."""
+    if percentage is None:
+        return None
+    value = require_int(
+        "percentage_required", percentage, minimum=1, maximum=100, field="percentageRequired"
+    )
+    if strategy is not None and strategy is not QuorumStrategy.MINIMUM_PERCENTAGE:
+        raise InvalidArgumentError(
+            "percentage_required",
+            "applies only to the minimum_percentage strategy",
+            field="percentageRequired",
+        )
+    return value
+
+
+class Authenticators(Resource):
+    """``client.authenticators`` (the seed's "Verified authenticator" group)."""
+
+    __slots__ = ()
+
+    async def register(
+        self, device_identifier: str, *, timeout: float | None = None
+    ) -> CommandHandle:
+        """``POST /verified-authenticator/register`` form ``deviceIdentifier``: make an
+        approved device a verified authenticator (it then votes on policy-gated operations).
+
+        A device that is not approved is rejected when the command settles.
+        """
+        require_text("device_identifier", device_identifier, field=_ID)
+        return await self._client.command(
+            "authenticators.register", fields={_ID: device_identifier}, timeout=timeout
+        )
+
+    async def remove(
+        self, device_identifier: str, *, timeout: float | None = None
+    ) -> CommandHandle:
+        """``POST /verified-authenticator/remove`` form ``deviceIdentifier``: take the
+        authenticator role away; the device itself stays registered."""
+        require_text("device_identifier", device_identifier, field=_ID)
+        return await self._client.command(
+            "authenticators.remove", fields={_ID: device_identifier}, timeout=timeout
+        )
+
+    async def list(self) -> builtins.list[Authenticator]:
+        """``GET /verified-authenticator/list-verified-authenticators``: the authenticators.
+
+        The path and the answer are **inferred** (no public evidence); correct the path with
+        ``PrivicoreClient(routes={"authenticators.list": ("GET", "/...")})``. A JSON array, an
+        ``{"items": [...]}`` object and bare identifier strings are all accepted.
+        """
+        response = await self._client.call("authenticators.list")
+        body: Any = response.body
+        if isinstance(body, dict) and isinstance(body.get("items"), builtins.list):
+            body = body["items"]
+        if isinstance(body, builtins.list):
+            body = [{_ID: item} if isinstance(item, str) else item for item in body]
+        return structure(body, builtins.list[Authenticator], endpoint="authenticators.list")
+
+    async def retrieve_voting_strategy(self) -> VotingStrategy:
+        """``GET /verified-authenticator/retrieve-voting-strategy``: the profile-wide settings.
+
+        The path and the answer are **inferred** (no public evidence; a guide says
+        ``/retrieve-strategy``); correct the path with ``PrivicoreClient(routes={
+        "authenticators.retrieve_voting_strategy": ("GET", "/...")})``.
+        """
+        response = await self._client.call("authenticators.retrieve_voting_strategy")
+        return structure(
+            response.body, VotingStrategy, endpoint="authenticators.retrieve_voting_strategy"
+        )
+
+    async def set_quorum_size(
+        self, quorum_size: int, *, timeout: float | None = None
+    ) -> CommandHandle:
+        """``POST /verified-authenticator/set-quorum-size`` form ``quorumSize`` (≥ 1).
+
+        The path and the field name are **inferred** (no public evidence); correct them with
+        ``PrivicoreClient(routes={"authenticators.set_quorum_size": ("POST", "/...")})``.
+        """
+        size = require_int("quorum_size", quorum_size, minimum=1, field="quorumSize")
+        return await self._client.command(
+            "authenticators.set_quorum_size", fields={"quorumSize": size}, timeout=timeout
+        )
+
+    async def set_quorum_strategy(
+        self,
+        strategy: QuorumStrategy | str,
+        strategy_params: int | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> CommandHandle:
+        """``POST /verified-authenticator/set-quorum-strategy`` form ``strategy`` and
+        ``strategy_params`` (snake_case on the wire): the minimum yes-percentage, 0-100.
+
+        ``strategy_params`` defaults to the official values (unanimous 100, consensus 51,
+        affirmative 1); ``minimum_percentage`` needs it given.
+        """
+        chosen = require_strategy(strategy)
+        if strategy_params is None:
+            if chosen not in _DEFAULT_PARAMS:
+                raise InvalidArgumentError(
+                    "strategy_params",
+                    "is required for the minimum_percentage strategy",
+                    field="strategy_params",
+                )
+            strategy_params = _DEFAULT_PARAMS[chosen]
+        params = require_int("strategy_params", strategy_params, minimum=0, maximum=100)
+        return await self._client.command(
+            "authenticators.set_quorum_strategy",
+            fields={"strategy": chosen.value, "strategy_params": params},
+            timeout=timeout,
+        )
+
+    async def set_voting_time_limit(
+        self, time_limit: int, *, timeout: float | None = None
+    ) -> CommandHandle:
+        """``POST /verified-authenticator/set-voting-time-limit`` form ``timeLimit`` (seconds,
+        ≥ 1): how long one voting attempt stays open."""
+        seconds = require_int("time_limit", time_limit, minimum=1, field="timeLimit")
+        return await self._client.command(
+            "authenticators.set_voting_time_limit", fields={"timeLimit": seconds}, timeout=timeout
+        )
+
+    async def set_maximum_voting_attempts(
+        self, number_of_attempts: int, *, timeout: float | None = None
+    ) -> CommandHandle:
+        """``POST /verified-authenticator/set-maximum-voting-attempts`` form
+        ``numberOfAttempts`` (≥ 1). A gated command may wait ``timeLimit * numberOfAttempts``
+        seconds for its vote: size handle timeouts accordingly."""
+        attempts = require_int(
+            "number_of_attempts", number_of_attempts, minimum=1, field="numberOfAttempts"
+        )
+        return await self._client.command(
+            "authenticators.set_maximum_voting_attempts",
+            fields={"numberOfAttempts": attempts},
+            timeout=timeout,
+        )
+
+    async def register_voting_configuration(
+        self,
+        name: str,
+        strategy: QuorumStrategy | str,
+        time_limit: int,
+        *,
+        device_identifiers: Sequence[str] = (),
+        percentage_required: int | None = None,
+        timeout: float | None = None,
+    ) -> CommandHandle:
+        """``POST /verified-authenticator/voting-configuration/register`` (JSON): a named
+        voting configuration.
+
+        Sends ``name``, ``strategy``, ``timeLimit`` (a JSON integer, seconds) and
+        ``deviceIdentifiers`` (a JSON array, always sent: ``[]`` means all authenticators),
+        plus ``percentageRequired`` (1-100), which ``minimum_percentage`` requires and the
+        other strategies refuse. The name is what ``policies.register`` links to.
+        """
+        require_text("name", name)
+        chosen = require_strategy(strategy)
+        seconds = require_int(
+            "time_limit", time_limit, minimum=1, maximum=_MAX_TIME_LIMIT, field="timeLimit"
+        )
+        devices = require_device_identifiers(device_identifiers)
+        percentage = _percentage(chosen, percentage_required)
+        if chosen is QuorumStrategy.MINIMUM_PERCENTAGE and percentage is None:
+            raise InvalidArgumentError(
+                "percentage_required",
+                "is required for the minimum_percentage strategy",
+                field="percentageRequired",
+            )
+        fields: dict[str, Any] = {
+            "name": name,
+            "strategy": chosen.value,
+            "timeLimit": seconds,
+            "deviceIdentifiers": devices,
+        }
+        if percentage is not None:
+            fields["percentageRequired"] = percentage
+        return await self._client.command(
+            "authenticators.register_voting_configuration", fields=fields, timeout=timeout
+        )
+
+    async def update_voting_configuration(
+        self,
+        configuration_id: str,
+        *,
+        name: str | None = None,
+        strategy: QuorumStrategy | str | None = None,
+        time_limit: int | None = None,
+        device_identifiers: Sequence[str] | None = None,
+        percentage_required: int | None = None,
+        timeout: float | None = None,
+    ) -> CommandHandle:
+        """``POST /verified-authenticator/voting-configuration/update`` (JSON):
+        ``configurationId`` (the configuration's name, as far as known) and only the fields
+        to change; an update that changes nothing is refused before sending.
+
+        The path and the fields are **inferred** (no public evidence; modelled on the register
+        sibling); correct the path with ``PrivicoreClient(routes={
+        "authenticators.update_voting_configuration": ("POST", "/...")})``.
+        """
+        require_text("configuration_id", configuration_id, field="configurationId")
+        fields: dict[str, Any] = {"configurationId": configuration_id}
+        if name is not None:
+            fields["name"] = require_text("name", name)
+        chosen = None if strategy is None else require_strategy(strategy)
+        if chosen is not None:
+            fields["strategy"] = chosen.value
+        if time_limit is not None:
+            fields["timeLimit"] = require_int(
+                "time_limit", time_limit, minimum=1, maximum=_MAX_TIME_LIMIT, field="timeLimit"
+            )
+        if device_identifiers is not None:
+            fields["deviceIdentifiers"] = require_device_identifiers(device_identifiers)
+        percentage = _percentage(chosen, percentage_required)
+        if percentage is not None:
+            fields["percentageRequired"] = percentage
+        if len(fields) == 1:
+            raise InvalidArgumentError(
+                "configuration_id", "nothing to update: give at least one field to change"
+            )
+        return await self._client.command(
+            "authenticators.update_voting_configuration", fields=fields, timeout=timeout
+        )
+
+    async def list_voting_configurations(self) -> builtins.list[VotingConfiguration]:
+        """``GET /verified-authenticator/voting-configuration/list``: the configurations.
+
+        The path and the answer are **inferred** (no public evidence); correct the path with
+        ``PrivicoreClient(routes={"authenticators.list_voting_configurations": ("GET", "/...")})``.
+        A JSON array or an ``{"items": [...]}`` object is accepted.
+        """
+        response = await self._client.call("authenticators.list_voting_configurations")
+        body: Any = response.body
+        if isinstance(body, dict) and isinstance(body.get("items"), builtins.list):
+            body = body["items"]
+        return structure(
+            body,
+            builtins.list[VotingConfiguration],
+            endpoint="authenticators.list_voting_configurations",
+        )
+
+    async def retrieve_voting_configuration(self, configuration_id: str) -> VotingConfiguration:
+        """``GET /verified-authenticator/voting-configuration/retrieve/{configurationId}``
+        (URL-quoted): one configuration; an unknown one is a ``NotFoundError``.
+
+        The path is **inferred** (no public evidence; modelled on ``retrieve-policy/{name}``);
+        correct it with ``PrivicoreClient(routes={
+        "authenticators.retrieve_voting_configuration": ("GET", "/...")})``.
+        """
+        require_text("configuration_id", configuration_id, field="configurationId")
+        response = await self._client.call(
+            "authenticators.retrieve_voting_configuration",
+            path={"configurationId": configuration_id},
+        )
+        return structure(
+            response.body,
+            VotingConfiguration,
+            endpoint="authenticators.retrieve_voting_configuration",
+        )

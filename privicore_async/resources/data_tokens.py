@@ -1,0 +1,360 @@
+"""Data tokens: reserve a space, fill it (exchange or upstream upload), make it permanent,
+read it back (request-data, then the downstream download), list, update and delete (§c4, §c5).
+
+The SDK never sees plaintext here: ``exchange`` and ``upload`` take the caller's already
+encrypted wire bytes, and ``download`` returns them as stored. Single-use auth tokens of the
+upstream and downstream hosts travel as ``?auth=`` and are redacted from every log line.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import Any
+
+from yarl import URL
+
+from ..commands import CommandHandle
+from ..errors import InvalidArgumentError, ProtocolError
+from ..models import DataRequest, DataToken, DataTokenPage, TemporaryToken, structure
+from ..wire import extract_command_id, extract_request_id
+from ._base import Resource, require_int, require_text
+
+__all__ = ["DataTokens"]
+
+MIN_TTL = 1
+MAX_TTL = 60  # minutes; the probe's 300 was refused with a 422 and 5 works (§b row 23)
+_PLAIN_TYPES = (str, int, float, bool)
+
+
+def _require_token(argument: str, value: object, *, field: str | None = None) -> str:
+    """A token sent verbatim: non-blank, no whitespace or control characters."""
+    token = require_text(argument, value, field=field)
+    if any(ch.isspace() or not ch.isprintable() for ch in token):
+        # The value may be a secret: the message names the argument only.
+        raise InvalidArgumentError(argument, "must not contain whitespace", field=field)
+    return token
+
+
+def _require_bytes(argument: str, value: object, *, field: str | None = None) -> bytes:
+    if not isinstance(value, bytes | bytearray | memoryview):
+        raise InvalidArgumentError(
+            argument, f"must be bytes, not {type(value).__name__}", field=field
+        )
+    data = bytes(value)
+    if not data:
+        raise InvalidArgumentError(argument, "must not be empty", field=field)
+    return data
+
+
+def _split_link(argument: str, link: str) -> tuple[str | None, str]:
+    """``(url without auth, auth token)`` of a full link, or ``(None, token)`` of a bare token.
+
+    The token is taken out of the URL so the transport sends it as the query-auth credential,
+    which it redacts from logs and errors.
+    """
+    if not link.startswith(("http://", "https://")):
+        return None, _require_token(argument, link, field="auth")
+    url = URL(link)
+    auth = url.query.get("auth", "")
+    if not auth.strip():
+        raise InvalidArgumentError(argument, "a link must carry ?auth=<token>", field="auth")
+    rest = [(key, value) for key, value in url.query.items() if key != "auth"]
+    return str(url.with_query(rest)), auth
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _token_of(value: str | TemporaryToken | DataToken) -> object:
+    return value.token if isinstance(value, TemporaryToken | DataToken) else value
+
+
+def _single_token(body: object, endpoint: str) -> str:
+    """The token of ``{"token": ...}`` or of a bare string answer."""
+    if isinstance(body, dict):
+        body = body.get("token")
+    if isinstance(body, str) and body.strip():
+        return body.strip()
+    raise ProtocolError(f"{endpoint}: no token in the answer ({type(body).__name__})")
+
+
+class DataTokens(Resource):
+    """``client.data_tokens``."""
+
+    __slots__ = ()
+
+    async def reserve_token_space(
+        self,
+        context: str,
+        *,
+        ttl: int | None = None,
+        meta: str | None = None,
+        timeout: float | None = None,
+    ) -> CommandHandle:
+        """``POST /data-token/reserve-token-space``: reserve a temporary token space.
+
+        ``ttl`` is in **minutes** (1-60; the server's default is 5 when omitted) and is
+        refused before sending outside that range. ``meta`` is an optional free text
+        (official docs only). The handle's ``command_id`` is the reservation id: pass the
+        handle to :meth:`retrieve_temporary_token`, which awaits it first.
+        """
+        require_text("context", context)
+        if ttl is not None:
+            require_int("ttl", ttl, minimum=MIN_TTL, maximum=MAX_TTL)
+        if meta is not None:
+            require_text("meta", meta)
+        fields = {"context": context, "ttl": ttl, "meta": meta}
+        return await self._client.command(
+            "data_tokens.reserve_token_space", fields=fields, timeout=timeout
+        )
+
+    async def retrieve_temporary_token(
+        self, reservation_id: str | CommandHandle, *, timeout: float | None = None
+    ) -> TemporaryToken:
+        """``GET /data-token/retrieve-temporary-data-token/{commandId}``: the ``tmp-`` token.
+
+        The server answers 404 until the reservation has settled, so pass the
+        :class:`CommandHandle` of :meth:`reserve_token_space`: it is awaited first (up to
+        ``timeout``; a rejected reservation raises ``CommandRejected``). A bare reservation id
+        is sent at once. The answer ``{token, stream}`` and a bare token string are accepted.
+        """
+        if isinstance(reservation_id, CommandHandle):
+            await reservation_id.wait(timeout=timeout)
+            if reservation_id.command_id is None:
+                raise ProtocolError("data_tokens.reserve_token_space: the 202 carried no id")
+            reservation_id = reservation_id.command_id
+        require_text("reservation_id", reservation_id, field="commandId")
+        response = await self._client.call(
+            "data_tokens.retrieve_temporary_token", path={"commandId": reservation_id}
+        )
+        body: Any = response.body
+        if isinstance(body, str) and body.strip():
+            body = {"token": body.strip()}
+        return structure(body, TemporaryToken, endpoint="data_tokens.retrieve_temporary_token")
+
+    async def exchange(
+        self,
+        temporary_token: str | TemporaryToken,
+        data: bytes,
+        *,
+        timeout: float | None = None,
+    ) -> CommandHandle:
+        """``POST /data-token/exchange-data-for-token``: fill the space with ``data``.
+
+        ``data`` is sent as standard base64 in the form field ``data``; pass the already
+        encrypted wire bytes (``IV || ciphertext || tag``, §a9), they are stored as given.
+        Meant for small payloads (~50 KB); use :meth:`upload` for larger ones. The command is
+        rejected (``storage.no_storage_devices``) when the profile has no storage device, and
+        may be delayed by a voting policy.
+        """
+        token = _require_token(
+            "temporary_token", _token_of(temporary_token), field="temporaryTokenSpace"
+        )
+        payload = _require_bytes("data", data, field="data")
+        fields = {"temporaryTokenSpace": token, "data": base64.b64encode(payload).decode()}
+        return await self._client.command("data_tokens.exchange", fields=fields, timeout=timeout)
+
+    async def upload(
+        self, stream: str | TemporaryToken, data: bytes | AsyncIterable[bytes]
+    ) -> None:
+        """``POST {upstream}/?auth={stream}``: send the raw wire bytes to the upstream host.
+
+        ``stream`` is the ``stream`` of :meth:`retrieve_temporary_token` (or that model
+        itself): a full URL is used as is, a bare token goes to the configured
+        ``PrivicoreClient(upstream_url=...)``. The body is ``application/octet-stream``;
+        ``data`` may be bytes or an async iterable of chunks (streamed, never retried). The
+        stream token works once and only before the reservation's ttl. Then call
+        :meth:`configure_file_meta`. The answer is not documented, so nothing is returned.
+        """
+        if isinstance(stream, TemporaryToken):
+            if stream.stream is None:
+                raise InvalidArgumentError("stream", "the temporary token has no stream")
+            stream = stream.stream
+        link = require_text("stream", stream, field="auth")
+        if isinstance(data, AsyncIterable):
+            content: bytes | AsyncIterable[bytes] = data
+        else:
+            content = _require_bytes("data", data)
+        url, auth = _split_link("stream", link)
+        await self._client.call("data_tokens.upload", credential=auth, url=url, content=content)
+
+    async def request_data(self, token: str | DataToken) -> DataRequest:
+        """``POST /data-token/request-data``: ask for the data behind a permanent token.
+
+        The server answers 202 with an empty body and two headers: ``x-dpt-cab-request-id``
+        (returned as ``request_id``) and ``x-dpt-cab-id`` (tracked as ``command_handle``). The
+        data itself arrives on the WebSocket as an ``X-DPT-CAB-REQUEST-ID`` message (inline
+        base64, or a downstream link for :meth:`download`); the SDK's WebSocket channel comes
+        in a later release, so for now only the request is made. A deleted or unknown token
+        is a 404 (``NotFoundError``).
+        """
+        value = _require_token("token", _token_of(token), field="token")
+        response = await self._client.call("data_tokens.request_data", fields={"token": value})
+        request_id = extract_request_id(response.headers)
+        if request_id is None:
+            raise ProtocolError("data_tokens.request_data: no x-dpt-cab-request-id header")
+        command_id = extract_command_id(response.body, response.headers)
+        handle = self._client.tracker.track(command_id, kind="data_tokens.request_data")
+        return DataRequest(request_id, handle)
+
+    async def download(self, link: str) -> bytes:
+        """``GET {downstream}/?auth={token}``: the stored wire bytes, exactly as sent.
+
+        ``link`` is a full download URL (used as is) or a bare downstream token (sent to the
+        configured ``PrivicoreClient(downstream_url=...)``). The token works once, so the
+        request is never repeated after it may have reached the server.
+        """
+        url, auth = _split_link("link", require_text("link", link, field="auth"))
+        response = await self._client.call(
+            "data_tokens.download", credential=auth, url=url, safe=False
+        )
+        return response.raw
+
+    async def configure_information_security_risk_meta(
+        self, token: str | DataToken, *, timeout: float | None = None, **fields: Any
+    ) -> CommandHandle:
+        """``POST /data-token/configure-information-security-risk-meta``: free-form risk meta.
+
+        Form ``token`` plus every keyword argument as one form field; snake_case names go on
+        the wire in camelCase (``retention_days=365`` → ``retentionDays=365``), camelCase
+        ones unchanged. Values must be text, numbers or booleans (sent as ``1``/``0``); the
+        schema is soft (the probe sends ``classification`` and ``retentionDays``).
+        """
+        value = _require_token("token", _token_of(token), field="token")
+        form: dict[str, Any] = {"token": value}
+        for name, field_value in fields.items():
+            wire = _camel(name)
+            if wire == "token" or not wire:
+                raise InvalidArgumentError(name, "is not a risk meta field name", field=wire)
+            if not isinstance(field_value, _PLAIN_TYPES):
+                raise InvalidArgumentError(
+                    name,
+                    f"must be text, a number or a boolean, not {type(field_value).__name__}",
+                    field=wire,
+                )
+            form[wire] = field_value
+        return await self._client.command(
+            "data_tokens.configure_information_security_risk_meta", fields=form, timeout=timeout
+        )
+
+    async def configure_file_meta(
+        self,
+        temporary_token: str | TemporaryToken,
+        *,
+        file_name: str,
+        extension: str,
+        context: str,
+        size: int,
+        path: str = "/",
+    ) -> str:
+        """``POST /data-token/configure-file-meta``: make the data permanent.
+
+        Send the **temporary** token once the space holds data (after the exchange settled or
+        the upload finished); ``size`` is the plaintext length in bytes. Returns the
+        permanent ``dtk-`` token (answer ``{token}`` or a bare string): store it.
+        """
+        token = _require_token("temporary_token", _token_of(temporary_token), field="token")
+        require_text("file_name", file_name, field="fileName")
+        require_text("extension", extension)
+        require_text("context", context)
+        require_int("size", size, minimum=0)
+        require_text("path", path)
+        fields = {
+            "token": token,
+            "fileName": file_name,
+            "extension": extension,
+            "context": context,
+            "size": size,
+            "path": path,
+        }
+        response = await self._client.call("data_tokens.configure_file_meta", fields=fields)
+        return _single_token(response.body, "data_tokens.configure_file_meta")
+
+    async def list(self, *, page: int | None = None, per_page: int | None = None) -> DataTokenPage:
+        """``GET /data-token/list-data-tokens?page=&perPage=``: one page of permanent tokens.
+
+        The answer ``{items: [...], meta: {count, page, perPage}}`` (declared, never recorded)
+        and a bare list are both accepted. See :meth:`iterate` for every page.
+        """
+        if page is not None:
+            require_int("page", page, minimum=1)
+        if per_page is not None:
+            require_int("per_page", per_page, minimum=1, field="perPage")
+        response = await self._client.call(
+            "data_tokens.list", fields={"page": page, "perPage": per_page}
+        )
+        body: Any = response.body
+        if isinstance(body, list):
+            body = {"items": body}
+        return structure(body, DataTokenPage, endpoint="data_tokens.list")
+
+    async def iterate(self, *, per_page: int = 50) -> AsyncIterator[DataToken]:
+        """Every permanent token, page after page (chains :meth:`list`).
+
+        Stops after a short or empty page, or once ``meta.count`` tokens were seen. A server
+        that serves the same page twice (ignoring ``page``) is a ``ProtocolError`` rather
+        than an endless loop.
+        """
+        require_int("per_page", per_page, minimum=1, field="perPage")
+        seen = 0
+        number = 1
+        previous: list[DataToken] | None = None
+        while True:
+            page = await self.list(page=number, per_page=per_page)
+            if not page.items:
+                return
+            if previous is not None and page.items == previous:
+                raise ProtocolError(f"data_tokens.list: page {number} repeats the page before")
+            for item in page.items:
+                yield item
+            seen += len(page.items)
+            count = page.meta.count if page.meta is not None else None
+            if len(page.items) < per_page or (count is not None and seen >= count):
+                return
+            previous = page.items
+            number += 1
+
+    async def update(
+        self,
+        token: str | DataToken,
+        *,
+        file_name: str | None = None,
+        extension: str | None = None,
+        context: str | None = None,
+        timeout: float | None = None,
+    ) -> CommandHandle:
+        """``POST /data-token/update-data-token``: change a token's file metadata.
+
+        At least one of ``file_name``, ``extension`` and ``context`` is required; omitted ones
+        are not sent. (The official docs' JSON ``/data-token/update-data``, which replaces the
+        data itself, is a different call and not this one.)
+        """
+        value = _require_token("token", _token_of(token), field="token")
+        changes = {"fileName": file_name, "extension": extension, "context": context}
+        arguments = {"fileName": "file_name", "extension": "extension", "context": "context"}
+        for wire, given in changes.items():
+            if given is not None:
+                require_text(arguments[wire], given, field=wire)
+        if all(given is None for given in changes.values()):
+            raise InvalidArgumentError(
+                "file_name", "give at least one of file_name, extension, context"
+            )
+        return await self._client.command(
+            "data_tokens.update", fields={"token": value, **changes}, timeout=timeout
+        )
+
+    async def delete(
+        self, token: str | DataToken, *, timeout: float | None = None
+    ) -> CommandHandle:
+        """``POST /data-token/delete-data``: delete the data behind a permanent token.
+
+        The ack confirms dispatch, not deletion on every storage device; afterwards
+        :meth:`request_data` on the token is a 404.
+        """
+        value = _require_token("token", _token_of(token), field="token")
+        return await self._client.command(
+            "data_tokens.delete", fields={"token": value}, timeout=timeout
+        )
