@@ -17,7 +17,16 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from ..errors import ProtocolError
 
-__all__ = ["EXTRA", "converter", "parse_datetime", "structure", "unstructure", "wire_field"]
+__all__ = [
+    "EXTRA",
+    "camel_case",
+    "converter",
+    "list_items",
+    "parse_datetime",
+    "structure",
+    "unstructure",
+    "wire_field",
+]
 
 T = TypeVar("T")
 
@@ -33,13 +42,14 @@ def wire_field(name: str, **kwargs: Any) -> Any:
     return attrs.field(metadata=metadata, **kwargs)
 
 
-def _camel(name: str) -> str:
+def camel_case(name: str) -> str:
+    """The wire spelling of a snake_case name (``retention_days`` → ``retentionDays``)."""
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def _wire_name(field: attrs.Attribute[Any]) -> str:
-    return str(field.metadata.get(_WIRE) or _camel(field.name))
+    return str(field.metadata.get(_WIRE) or camel_case(field.name))
 
 
 def parse_datetime(value: object) -> datetime:
@@ -108,6 +118,17 @@ def _unstructure_factory(cls: type[Any]) -> Callable[[Any], Any]:
 
 converter.register_structure_hook_factory(attrs.has, _structure_factory)
 converter.register_unstructure_hook_factory(attrs.has, _unstructure_factory)
+
+
+def list_items(body: object, *keys: str) -> object:
+    """The list inside a list answer: the body itself, or the first of ``keys`` (or
+    ``items``) that holds a list. Anything else is returned unchanged, for the converter
+    to refuse with a :class:`~privicore_async.errors.ProtocolError`."""
+    if isinstance(body, Mapping):
+        for key in (*keys, "items"):
+            if isinstance(body.get(key), list):
+                return body[key]
+    return body
 
 
 def structure(data: object, cls: type[T], *, endpoint: str) -> T:

@@ -8,7 +8,6 @@ is optional and unknown keys are kept in ``extra``, so a differently shaped answ
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -19,19 +18,7 @@ __all__ = [
     "DirectoryDevice",
     "DirectoryInvitation",
     "DirectoryProfile",
-    "list_items",
 ]
-
-
-def list_items(body: object, *keys: str) -> object:
-    """The list inside a list answer: the body itself, or the first of ``keys`` (or
-    ``items``) that holds a list. Anything else is returned unchanged, for the converter
-    to refuse with a :class:`~privicore_async.errors.ProtocolError`."""
-    if isinstance(body, Mapping):
-        for key in (*keys, "items"):
-            if isinstance(body.get(key), list):
-                return body[key]
-    return body
 
 
 @attrs.frozen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidArgumentError
@@ -9,7 +10,7 @@ from ..errors import InvalidArgumentError
 if TYPE_CHECKING:
     from ..client import PrivicoreClient
 
-__all__ = ["Resource", "require_int", "require_text"]
+__all__ = ["Resource", "require_int", "require_text", "require_texts", "require_token"]
 
 
 class Resource:
@@ -33,6 +34,31 @@ def require_text(argument: str, value: object, *, field: str | None = None) -> s
     if not value.strip():
         raise InvalidArgumentError(argument, "must not be blank", field=field)
     return value
+
+
+def require_token(argument: str, value: object, *, field: str | None = None) -> str:
+    """A token sent verbatim in a header, query or form: non-blank, no whitespace or controls.
+
+    The value may be a secret, so the error names the argument only, never the value.
+    """
+    token = require_text(argument, value, field=field)
+    if any(ch.isspace() or not ch.isprintable() for ch in token):
+        raise InvalidArgumentError(argument, "must not contain whitespace", field=field)
+    return token
+
+
+def require_texts(
+    argument: str, values: object, *, field: str, what: str = "strings", unique: bool = False
+) -> list[str]:
+    """A list (never a single string) of non-blank strings, optionally without repeats."""
+    if isinstance(values, str | bytes) or not isinstance(values, Sequence):
+        raise InvalidArgumentError(
+            argument, f"must be a list of {what}, not a single value", field=field
+        )
+    texts = [require_text(argument, value, field=field) for value in values]
+    if unique and len(set(texts)) != len(texts):
+        raise InvalidArgumentError(argument, "must not repeat an entry", field=field)
+    return texts
 
 
 def require_int(

@@ -14,8 +14,9 @@ from typing import Any
 from ..commands import CommandHandle
 from ..errors import InvalidArgumentError
 from ..models import Authenticator, VotingConfiguration, VotingStrategy, structure
+from ..models.converter import list_items
 from ..models.voting import QuorumStrategy
-from ._base import Resource, require_int, require_text
+from ._base import Resource, require_int, require_text, require_texts
 
 __all__ = ["Authenticators", "require_device_identifiers", "require_strategy"]
 
@@ -40,15 +41,9 @@ def require_strategy(value: object, *, field: str = "strategy") -> QuorumStrateg
 
 def require_device_identifiers(value: object, *, argument: str = "device_identifiers") -> list[str]:
     """A list (never a single string) of non-blank device identifiers, without repeats."""
-    field = "deviceIdentifiers"
-    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
-        raise InvalidArgumentError(
-            argument, "must be a list of device identifiers, not a single string", field=field
-        )
-    identifiers = [require_text(argument, item, field=field) for item in value]
-    if len(set(identifiers)) != len(identifiers):
-        raise InvalidArgumentError(argument, "must not repeat a device", field=field)
-    return identifiers
+    return require_texts(
+        argument, value, field="deviceIdentifiers", what="device identifiers", unique=True
+    )
 
 
 def _percentage(strategy: QuorumStrategy | None, percentage: object) -> int | None:
@@ -103,9 +98,7 @@ class Authenticators(Resource):
         ``{"items": [...]}`` object and bare identifier strings are all accepted.
         """
         response = await self._client.call("authenticators.list")
-        body: Any = response.body
-        if isinstance(body, dict) and isinstance(body.get("items"), builtins.list):
-            body = body["items"]
+        body: Any = list_items(response.body)
         if isinstance(body, builtins.list):
             body = [{_ID: item} if isinstance(item, str) else item for item in body]
         return structure(body, builtins.list[Authenticator], endpoint="authenticators.list")
@@ -283,11 +276,8 @@ class Authenticators(Resource):
         A JSON array or an ``{"items": [...]}`` object is accepted.
         """
         response = await self._client.call("authenticators.list_voting_configurations")
-        body: Any = response.body
-        if isinstance(body, dict) and isinstance(body.get("items"), builtins.list):
-            body = body["items"]
         return structure(
-            body,
+            list_items(response.body),
             builtins.list[VotingConfiguration],
             endpoint="authenticators.list_voting_configurations",
         )

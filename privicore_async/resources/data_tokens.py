@@ -17,23 +17,15 @@ from yarl import URL
 from ..commands import CommandHandle
 from ..errors import InvalidArgumentError, ProtocolError
 from ..models import DataRequest, DataToken, DataTokenPage, TemporaryToken, structure
+from ..models.converter import camel_case
 from ..wire import extract_command_id, extract_request_id
-from ._base import Resource, require_int, require_text
+from ._base import Resource, require_int, require_text, require_token
 
 __all__ = ["DataTokens"]
 
 MIN_TTL = 1
 MAX_TTL = 60  # minutes; the probe's 300 was refused with a 422 and 5 works (§b row 23)
 _PLAIN_TYPES = (str, int, float, bool)
-
-
-def _require_token(argument: str, value: object, *, field: str | None = None) -> str:
-    """A token sent verbatim: non-blank, no whitespace or control characters."""
-    token = require_text(argument, value, field=field)
-    if any(ch.isspace() or not ch.isprintable() for ch in token):
-        # The value may be a secret: the message names the argument only.
-        raise InvalidArgumentError(argument, "must not contain whitespace", field=field)
-    return token
 
 
 def _require_bytes(argument: str, value: object, *, field: str | None = None) -> bytes:
@@ -54,18 +46,13 @@ def _split_link(argument: str, link: str) -> tuple[str | None, str]:
     which it redacts from logs and errors.
     """
     if not link.startswith(("http://", "https://")):
-        return None, _require_token(argument, link, field="auth")
+        return None, require_token(argument, link, field="auth")
     url = URL(link)
     auth = url.query.get("auth", "")
     if not auth.strip():
         raise InvalidArgumentError(argument, "a link must carry ?auth=<token>", field="auth")
     rest = [(key, value) for key, value in url.query.items() if key != "auth"]
     return str(url.with_query(rest)), auth
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def _token_of(value: str | TemporaryToken | DataToken) -> object:
@@ -150,7 +137,7 @@ class DataTokens(Resource):
         rejected (``storage.no_storage_devices``) when the profile has no storage device, and
         may be delayed by a voting policy.
         """
-        token = _require_token(
+        token = require_token(
             "temporary_token", _token_of(temporary_token), field="temporaryTokenSpace"
         )
         payload = _require_bytes("data", data, field="data")
@@ -191,7 +178,7 @@ class DataTokens(Resource):
         in a later release, so for now only the request is made. A deleted or unknown token
         is a 404 (``NotFoundError``).
         """
-        value = _require_token("token", _token_of(token), field="token")
+        value = require_token("token", _token_of(token), field="token")
         response = await self._client.call("data_tokens.request_data", fields={"token": value})
         request_id = extract_request_id(response.headers)
         if request_id is None:
@@ -223,10 +210,10 @@ class DataTokens(Resource):
         ones unchanged. Values must be text, numbers or booleans (sent as ``1``/``0``); the
         schema is soft (the probe sends ``classification`` and ``retentionDays``).
         """
-        value = _require_token("token", _token_of(token), field="token")
+        value = require_token("token", _token_of(token), field="token")
         form: dict[str, Any] = {"token": value}
         for name, field_value in fields.items():
-            wire = _camel(name)
+            wire = camel_case(name)
             if wire == "token" or not wire:
                 raise InvalidArgumentError(name, "is not a risk meta field name", field=wire)
             if not isinstance(field_value, _PLAIN_TYPES):
@@ -256,7 +243,7 @@ class DataTokens(Resource):
         the upload finished); ``size`` is the plaintext length in bytes. Returns the
         permanent ``dtk-`` token (answer ``{token}`` or a bare string): store it.
         """
-        token = _require_token("temporary_token", _token_of(temporary_token), field="token")
+        token = require_token("temporary_token", _token_of(temporary_token), field="token")
         require_text("file_name", file_name, field="fileName")
         require_text("extension", extension)
         require_text("context", context)
@@ -332,7 +319,7 @@ class DataTokens(Resource):
         are not sent. (The official docs' JSON ``/data-token/update-data``, which replaces the
         data itself, is a different call and not this one.)
         """
-        value = _require_token("token", _token_of(token), field="token")
+        value = require_token("token", _token_of(token), field="token")
         changes = {"fileName": file_name, "extension": extension, "context": context}
         arguments = {"fileName": "file_name", "extension": "extension", "context": "context"}
         for wire, given in changes.items():
@@ -354,7 +341,7 @@ class DataTokens(Resource):
         The ack confirms dispatch, not deletion on every storage device; afterwards
         :meth:`request_data` on the token is a 404.
         """
-        value = _require_token("token", _token_of(token), field="token")
+        value = require_token("token", _token_of(token), field="token")
         return await self._client.command(
             "data_tokens.delete", fields={"token": value}, timeout=timeout
         )

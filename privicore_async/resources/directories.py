@@ -26,22 +26,13 @@ from ..models import (
     DirectoryProfile,
     structure,
 )
-from ..models.directories import list_items
-from ._base import Resource, require_text
+from ..models.converter import list_items
+from ._base import Resource, require_text, require_texts
 
 __all__ = ["Directories"]
 
 _DIRECTORY = "directoryId"
 _PROFILE = "profileId"
-
-
-def _require_texts(argument: str, values: object, *, field: str) -> list[str]:
-    """A list of non-blank strings from a sequence that is not itself a string."""
-    if isinstance(values, str | bytes) or not isinstance(values, Sequence):
-        raise InvalidArgumentError(
-            argument, "must be a list of strings, not a single value", field=field
-        )
-    return [require_text(argument, value, field=field) for value in values]
 
 
 def _require_meta(meta: object) -> dict[str, Any]:
@@ -287,7 +278,7 @@ class Directories(Resource):
         ``PrivicoreClient(routes={"directories.profiles_info": ("POST", "/...")})``.
         """
         require_text("directory_id", directory_id, field=_DIRECTORY)
-        ids = _require_texts("profile_ids", profile_ids, field="profileIds")
+        ids = require_texts("profile_ids", profile_ids, field="profileIds")
         if not ids:
             raise InvalidArgumentError(
                 "profile_ids", "must name at least one profile", field="profileIds"
@@ -386,7 +377,7 @@ class Directories(Resource):
         path with ``PrivicoreClient(routes={"directories.create_voting_pool": ("POST", "/...")})``.
         """
         require_text("directory_id", directory_id, field=_DIRECTORY)
-        identifiers = _require_texts(
+        identifiers = require_texts(
             "device_identifiers", device_identifiers, field="deviceIdentifiers"
         )
         fields = {_DIRECTORY: directory_id, "deviceIdentifiers": identifiers}

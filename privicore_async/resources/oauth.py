@@ -26,8 +26,9 @@ from ..models import (
     OAuthTokens,
     structure,
 )
+from ..models.converter import list_items
 from ..models.oauth import split_scopes
-from ._base import Resource, require_text
+from ._base import Resource, require_text, require_token
 
 __all__ = ["OAuth"]
 
@@ -58,15 +59,6 @@ def _require_client(client_id: object, client_secret: object) -> tuple[str, str]
     if ":" in identifier:
         raise InvalidArgumentError("client_id", "must not contain a colon")
     return identifier, secret
-
-
-def _require_token(argument: str, value: object, *, field: str | None = None) -> str:
-    """A token sent verbatim in a header or form: non-blank, no whitespace or control chars."""
-    token = require_text(argument, value, field=field)
-    if any(ch.isspace() or not ch.isprintable() for ch in token):
-        # The value is a secret: the message names the argument only.
-        raise InvalidArgumentError(argument, "must not contain whitespace", field=field)
-    return token
 
 
 class OAuth(Resource):
@@ -143,7 +135,7 @@ class OAuth(Resource):
         if nonce is None:
             nonce = secrets.token_urlsafe(24)
         else:
-            _require_token("nonce", nonce)
+            require_token("nonce", nonce)
         query = [("client_id", client_id), ("nonce", nonce), *(("scope[]", s) for s in names)]
         handle = await self._client.command(
             "oauth.request_authorization_code", fields=query, timeout=timeout
@@ -160,7 +152,7 @@ class OAuth(Resource):
         the one sent with it.
         """
         require_text("request_id", request_id, field="id")
-        _require_token("nonce", nonce)
+        require_token("nonce", nonce)
         credential = _require_client(client_id, client_secret)
         response = await self._client.call(
             "oauth.retrieve_authorization_code",
@@ -179,7 +171,7 @@ class OAuth(Resource):
 
         The code is sent as the form field ``authorization_code``; it works once.
         """
-        code = _require_token("authorization_code", authorization_code)
+        code = require_token("authorization_code", authorization_code)
         credential = _require_client(client_id, client_secret)
         response = await self._client.call(
             "oauth.obtain_access_token",
@@ -203,12 +195,12 @@ class OAuth(Resource):
             refresh_token = refresh_token if refresh_token is not None else tokens.refresh_token
         else:
             access_token = tokens
-        access = _require_token("access_token", access_token)
+        access = require_token("access_token", access_token)
         if refresh_token is None:
             raise InvalidArgumentError(
                 "refresh_token", "is required (no refresh token known)", field="refresh_token"
             )
-        refresh = _require_token("refresh_token", refresh_token, field="refresh_token")
+        refresh = require_token("refresh_token", refresh_token, field="refresh_token")
         response = await self._client.call(
             "oauth.refresh_access_token",
             fields={"refresh_token": refresh},
@@ -224,7 +216,7 @@ class OAuth(Resource):
         ``{"scopes": ...}``, a list or a comma-separated string are all accepted.
         """
         token = access_token.token if isinstance(access_token, OAuthTokens) else access_token
-        credential = _require_token("access_token", token)
+        credential = require_token("access_token", token)
         response = await self._client.call("oauth.retrieve_scope", credential=credential)
         body = response.body
         if isinstance(body, dict):
@@ -242,10 +234,7 @@ class OAuth(Resource):
         accepted too.
         """
         response = await self._client.call("oauth.list")
-        body = response.body
-        if isinstance(body, dict) and isinstance(body.get("items"), list):
-            body = body["items"]
-        return structure(body, list[OAuthApplication], endpoint="oauth.list")
+        return structure(list_items(response.body), list[OAuthApplication], endpoint="oauth.list")
 
     async def authorize(
         self,

@@ -18,6 +18,7 @@ from typing import Any
 from ..commands import CommandHandle
 from ..errors import InvalidArgumentError, NotFoundError
 from ..models import Policy, PolicyTemplate, structure
+from ..models.converter import list_items
 from ..models.voting import parse_templates
 from ._base import Resource, require_text
 
@@ -166,7 +167,4 @@ class Policies(Resource):
 
     async def _listing(self, name: str) -> builtins.list[Policy]:
         response = await self._client.call(name)
-        body: Any = response.body
-        if isinstance(body, dict) and isinstance(body.get("items"), builtins.list):
-            body = body["items"]
-        return structure(body, builtins.list[Policy], endpoint=name)
+        return structure(list_items(response.body), builtins.list[Policy], endpoint=name)
