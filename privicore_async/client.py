@@ -10,6 +10,7 @@ from typing import Any, Self, Unpack
 import aiohttp
 
 from . import errors
+from .acks import AckChannel
 from .auth import TokenKeeper
 from .commands import CommandHandle, CommandTracker, HttpStatusSource, PollPolicy
 from .resources import (
@@ -113,6 +114,12 @@ class PrivicoreClient:
         self.policies = Policies(self)
         self.voting = Voting(self)
         self.commands = Commands(self)
+        self.acks: AckChannel | None = None
+        """The WebSocket ack channel when ``ws_url`` is set (``None`` = polling only)."""
+        if self.ws_url:
+            self.acks = AckChannel(self.ws_url, self.transport, self.tokens, self.tracker)
+            self.tracker.early = self.acks.take_early_ack
+            self.tokens.on_change(self.acks.token_changed)
         self._closed = False
 
     def __repr__(self) -> str:
@@ -120,7 +127,15 @@ class PrivicoreClient:
         return f"<PrivicoreClient {self.api_url}{who}>"
 
     async def __aenter__(self) -> Self:
+        if self.tokens.current is not None or self.tokens.can_authenticate:
+            self._start_acks()
         return self
+
+    def _start_acks(self) -> None:
+        # Joining needs a token, so the channel starts with the first authenticated command
+        # (or at `async with` when credentials are known), not at construction.
+        if self.acks is not None and not self._closed:
+            self.acks.start()
 
     async def __aexit__(
         self,
@@ -135,6 +150,8 @@ class PrivicoreClient:
         if self._closed:
             return
         self._closed = True
+        if self.acks is not None:
+            await self.acks.close()
         await self.tracker.close()
         await self.transport.close()
 
@@ -172,6 +189,8 @@ class PrivicoreClient:
         self, name: str, *, timeout: float | None = None, **kwargs: Any
     ) -> CommandHandle:
         """Send a command call and return its tracked :class:`CommandHandle`."""
+        if self.routes[name].auth is Auth.TOKEN:
+            self._start_acks()
         response = await self.call(name, **kwargs)
         return self.tracker.track(
             extract_command_id(response.body, response.headers), kind=name, timeout=timeout

@@ -393,7 +393,9 @@ class CommandTracker:
         self._rng = random.Random()
         self._closed = False
         self.acks_live = False
-        """Set by the ack channel while pushed acks flow: polling becomes a safety net."""
+        """True while the ack channel is joined: polling is then only a slow safety net."""
+        self.early: Callable[[str], StatusReading | None] | None = None
+        """Set by the ack channel: an ack that arrived before its handle existed, if any."""
 
     # -- public ------------------------------------------------------------------------------
 
@@ -420,7 +422,11 @@ class CommandTracker:
             self, command_id, kind=kind, timeout=self.policy.timeout if timeout is None else timeout
         )
         self._by_id[command_id] = handle
-        self._start(handle)
+        early = self.early(command_id) if self.early is not None else None
+        if early is not None:
+            handle._settle(early)  # the ack beat the HTTP answer
+        else:
+            self._start(handle)
         return handle
 
     def settle(self, command_id: str, status: CommandStatus, body: Any = None) -> bool:
@@ -431,6 +437,23 @@ class CommandTracker:
         self._learn(handle, exact=True)
         handle._settle(StatusReading(status, body))
         return True
+
+    def set_acks_live(self, live: bool) -> None:
+        """The ack channel joined (``True``) or dropped (``False``).
+
+        Joined: every pending command is read once now, since acks of what settled while the
+        channel was down are never replayed; after that polling is the slow safety net.
+        Dropped: pending commands go back to normal polling at once.
+        """
+        self.acks_live = live
+        now = time.monotonic()
+        for handle in list(self._by_id.values()):
+            if handle.done():
+                continue
+            if live:
+                self._schedule(handle, 0.0)
+            elif handle._due - now > self.policy.max_interval:
+                self._schedule(handle, self._next_delay(handle))
 
     async def poll_now(self, handle: CommandHandle) -> None:
         """One status request for ``handle`` now, outside the schedule."""
@@ -459,6 +482,9 @@ class CommandTracker:
         return model
 
     def _start(self, handle: CommandHandle) -> None:
+        if self.acks_live:  # the ack will settle it; a read only if the ack never comes
+            self._schedule(handle, self.policy.safety_interval)
+            return
         model = self._model(handle)
         if model is None:
             self._schedule(handle, self.policy.initial_delay)

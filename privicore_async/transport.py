@@ -177,6 +177,10 @@ class Transport:
         """The configured base URL of a host (``None`` when not configured)."""
         return self._base_urls.get(host)
 
+    def session(self) -> aiohttp.ClientSession:
+        """The session, opened on first use (the ack channel's WebSocket shares it)."""
+        return self._session_or_open()
+
     def _session_or_open(self) -> aiohttp.ClientSession:
         if self._closed:
             raise errors.PrivicoreError("the client is closed")

@@ -1,0 +1,394 @@
+"""The WebSocket ack channel: pushed command outcomes and data-request messages (§a6).
+
+Privicore pushes every command's outcome as an ``X-DPT-CAB-ID`` message on a WebSocket joined
+with the profile's token, and answers data requests with ``X-DPT-CAB-REQUEST-ID`` (and
+``STREAM-READY``) messages. The channel makes that the fast path without giving up polling:
+
+* joined, it settles handles through :meth:`CommandTracker.settle` and the tracker polls only
+  as a slow safety net (a lost ack still settles its handle, later);
+* dropped, the tracker polls normally while the channel reconnects with jittered backoff,
+  joins again (with the current token, also after a refresh) and then reads every pending
+  command once, because acks are not replayed;
+* a message that beats its handle (an ack can arrive before the HTTP 202 is processed) waits
+  in a buffer bounded in size and age, and is matched when the handle or waiter appears.
+
+One task runs the connection; nothing is created per command or per message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+import aiohttp
+import attrs
+import backoff
+
+from . import errors
+from .models.profile import AuthToken
+from .transport import Transport
+from .wire import CommandStatus, StatusReading
+
+__all__ = ["AckChannel", "AckSink", "RequestMessage", "TokenSource"]
+
+logger = logging.getLogger("privicore_async")
+
+COMMAND_ACK = "X-DPT-CAB-ID"
+REQUEST_ANSWER = "X-DPT-CAB-REQUEST-ID"
+STREAM_READY = "STREAM-READY"
+_REQUEST_TYPES = (REQUEST_ANSWER, STREAM_READY)
+_SETTLED = {2: CommandStatus.SUCCEEDED, 3: CommandStatus.REJECTED}
+
+
+class AckSink(Protocol):
+    """Where acks go: the client's :class:`~privicore_async.commands.CommandTracker`."""
+
+    def settle(self, command_id: str, status: CommandStatus, body: Any = None) -> bool:
+        """Settle a tracked command; False if it is not tracked (yet)."""
+        ...
+
+    def set_acks_live(self, live: bool) -> None:
+        """The channel joined (polling becomes a safety net) or dropped (poll normally)."""
+        ...
+
+
+class TokenSource(Protocol):
+    """The client's token: :class:`~privicore_async.auth.TokenKeeper`."""
+
+    current: AuthToken | None
+
+    async def token(self) -> str:
+        """A usable token (authenticating or renewing first when needed)."""
+        ...
+
+    async def recover(self, failed: str) -> bool:
+        """Get a new token after ``failed`` was refused."""
+        ...
+
+
+@attrs.frozen
+class RequestMessage:
+    """One ``X-DPT-CAB-REQUEST-ID`` or ``STREAM-READY`` message for a data request.
+
+    ``body`` may hold a downstream token or inline ciphertext, so it never shows in ``repr``.
+    """
+
+    type: str
+    request_id: str
+    output_type: int | None = None
+    body: Any = attrs.field(default=None, repr=False)
+    data_context: str | None = None
+    stream_url: str | None = attrs.field(default=None, repr=False)
+
+
+class _Mailbox:
+    """Messages by id that arrived before anybody asked: bounded in count and age."""
+
+    def __init__(self, size: int, age: float) -> None:
+        self._size, self._age = size, age
+        self._items: OrderedDict[str, list[tuple[float, Any]]] = OrderedDict()
+
+    def put(self, key: str, item: Any) -> None:
+        now = time.monotonic()
+        self._items.setdefault(key, []).append((now, item))
+        self._items.move_to_end(key)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+        while self._items:
+            first = next(iter(self._items.values()))
+            if now - first[0][0] <= self._age:
+                break
+            self._items.popitem(last=False)
+
+    def take(self, key: str, accept: Any = None) -> Any:
+        """The oldest fresh item under ``key`` (``accept(item)`` true, if given), removed."""
+        entries = self._items.get(key)
+        if not entries:
+            return None
+        now = time.monotonic()
+        for index, (when, item) in enumerate(entries):
+            if now - when <= self._age and (accept is None or accept(item)):
+                del entries[index]
+                if not entries:
+                    del self._items[key]
+                return item
+        return None
+
+    def __len__(self) -> int:
+        return sum(len(entries) for entries in self._items.values())
+
+
+class AckChannel:
+    """One WebSocket per client, joined with the client's token; see the module docstring."""
+
+    def __init__(
+        self,
+        url: str,
+        transport: Transport,
+        tokens: TokenSource,
+        tracker: AckSink,
+        *,
+        heartbeat: float = 20.0,
+        join_timeout: float = 10.0,
+        reconnect_initial: float = 0.1,
+        reconnect_max: float = 10.0,
+        buffer_size: int = 10_000,
+        buffer_age: float = 60.0,
+    ) -> None:
+        self.url = url
+        self._transport = transport
+        self._tokens = tokens
+        self._tracker = tracker
+        self.heartbeat = heartbeat
+        self.join_timeout = join_timeout
+        self._reconnect = (reconnect_initial, reconnect_max)
+        self._early_acks = _Mailbox(buffer_size, buffer_age)
+        self._early_requests = _Mailbox(buffer_size, buffer_age)
+        self._waiters: dict[str, list[tuple[tuple[str, ...], asyncio.Future[RequestMessage]]]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._joined = asyncio.Event()
+        self._joined_token: str | None = None
+        self._closing: set[asyncio.Task[Any]] = set()
+        self._closed = False
+        self.joins = 0
+        """Successful joins so far (the first one, then one per reconnect or re-join)."""
+
+    def __repr__(self) -> str:
+        state = "joined" if self.joined else "not joined"
+        return f"<AckChannel {self.url} {state}>"
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def joined(self) -> bool:
+        """True while the socket is open and joined: acks are flowing."""
+        return self._joined.is_set()
+
+    def start(self) -> None:
+        """Start connecting in the background (idempotent); the client calls it for you."""
+        if self._closed:
+            raise errors.PrivicoreError("the client is closed")
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name="privicore-ack-channel"
+            )
+
+    async def wait_joined(self, timeout: float | None = None) -> bool:
+        """Start if needed and wait until joined; False if ``timeout`` passed first."""
+        self.start()
+        try:
+            async with asyncio.timeout(timeout):
+                await self._joined.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    async def close(self) -> None:
+        """Leave: close the socket and stop reconnecting. Leaves no task behind."""
+        self._closed = True
+        self._set_joined(False)
+        tasks = [t for t in (self._task, *self._closing) if t is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self._ws is not None and not self._ws.closed:
+            await self._ws.close()
+        for waiters in self._waiters.values():
+            for _, future in waiters:
+                future.cancel()
+        self._waiters.clear()
+
+    # -- data-request messages -----------------------------------------------------------------
+
+    async def wait_request(
+        self,
+        request_id: str,
+        *,
+        types: Iterable[str] = (REQUEST_ANSWER,),
+        timeout: float | None = None,
+    ) -> RequestMessage:
+        """The next message of one of ``types`` for ``request_id`` (also one that came early).
+
+        Raises :class:`~privicore_async.errors.TransportError` when ``timeout`` passes.
+        """
+        kinds = tuple(types)
+        early = self._early_requests.take(request_id, lambda m: m.type in kinds)
+        if early is not None:
+            return early  # type: ignore[no-any-return]
+        self.start()
+        future: asyncio.Future[RequestMessage] = asyncio.get_running_loop().create_future()
+        entry = (kinds, future)
+        self._waiters.setdefault(request_id, []).append(entry)
+        try:
+            async with asyncio.timeout(timeout):
+                return await future
+        except TimeoutError:
+            raise errors.TransportError(
+                f"no {'/'.join(kinds)} message for request {request_id} within {timeout:g}s"
+            ) from None
+        finally:
+            waiters = self._waiters.get(request_id)
+            if waiters is not None and entry in waiters:
+                waiters.remove(entry)
+                if not waiters:
+                    del self._waiters[request_id]
+
+    # -- the connection --------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        waits = None
+        while not self._closed:
+            rejoin = False
+            try:
+                rejoin = await self._connect_once()
+            except asyncio.CancelledError:
+                raise
+            except (aiohttp.ClientError, TimeoutError, OSError, errors.PrivicoreError) as exc:
+                logger.info("ack channel: %s", _describe(exc))
+            except Exception:  # a bug must not end the channel silently
+                logger.exception("ack channel: unexpected error")
+            finally:
+                self._ws = None
+                self._set_joined(False)
+            if self._closed:
+                break
+            if rejoin:
+                waits = None  # a deliberate re-join (new token): no back-off
+                continue
+            if waits is None:
+                initial, maximum = self._reconnect
+                waits = backoff.expo(base=2, factor=initial, max_value=maximum)
+                next(waits)  # backoff's generators yield once before the first value
+            delay = backoff.full_jitter(next(waits))
+            logger.info("ack channel: reconnecting in %.2fs", delay)
+            await asyncio.sleep(delay)
+
+    async def _connect_once(self) -> bool:
+        """One connection: connect, join, dispatch until it closes. True = re-join at once."""
+        token = await self._tokens.token()
+        session = self._transport.session()
+        async with session.ws_connect(self.url, heartbeat=self.heartbeat) as ws:
+            self._ws = ws
+            await self._join(ws, token)
+            self._joined_token = token
+            self.joins += 1
+            self._set_joined(True)
+            logger.info("ack channel joined")
+            async for message in ws:
+                if message.type is aiohttp.WSMsgType.TEXT:
+                    self._dispatch(message.data)
+                elif message.type is aiohttp.WSMsgType.ERROR:
+                    break
+        current = self._tokens.current
+        return current is not None and current.authorization_token != self._joined_token
+
+    async def _join(self, ws: aiohttp.ClientWebSocketResponse, token: str) -> None:
+        correlation = str(uuid.uuid4())
+        await ws.send_json(
+            {
+                "action": "joinChannel",
+                "data": {"authorizationToken": token},
+                "correlationId": correlation,
+            }
+        )
+        async with asyncio.timeout(self.join_timeout):
+            while True:
+                message = await ws.receive()
+                if message.type is not aiohttp.WSMsgType.TEXT:
+                    raise errors.TransportError("ack channel closed before the join was answered")
+                answer = _loads(message.data)
+                data = answer.get("data") if isinstance(answer, dict) else None
+                status = answer.get("status") if isinstance(answer, dict) else None
+                if status == 200 and isinstance(data, dict) and data.get("channelId"):
+                    return
+                if status == 401:
+                    await self._tokens.recover(token)
+                    raise errors.AuthenticationError(401, "the ack channel refused the token")
+                # anything else before the join ack (a keep-alive, say) is not for us
+
+    def _set_joined(self, joined: bool) -> None:
+        if joined == self._joined.is_set():
+            return
+        if joined:
+            self._joined.set()
+        else:
+            self._joined.clear()
+        self._tracker.set_acks_live(joined)
+
+    def token_changed(self, token: AuthToken) -> None:
+        """A refreshed token: join again with it (one channel per connection)."""
+        ws = self._ws
+        if ws is None or ws.closed or token.authorization_token == self._joined_token:
+            return
+        task = asyncio.get_running_loop().create_task(ws.close())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    # -- messages ------------------------------------------------------------------------------
+
+    def _dispatch(self, text: str) -> None:
+        payload = _loads(text)
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if not isinstance(data, dict):
+            return
+        kind = data.get("type")
+        if kind == COMMAND_ACK:
+            self._on_ack(data)
+        elif kind in _REQUEST_TYPES:
+            self._on_request_message(str(kind), data)
+        # other types (keep-alives, telemetry, the join ack) are not for us
+
+    def _on_ack(self, data: dict[str, Any]) -> None:
+        command_id, code = data.get("id"), data.get("command_status")
+        status = _SETTLED.get(code) if isinstance(code, int) else None
+        if not isinstance(command_id, str) or status is None:
+            return  # 1 is progress; anything else cannot settle anything
+        body = data.get("body")
+        if not self._tracker.settle(command_id, status, body):
+            self._early_acks.put(command_id, StatusReading(status, body))
+
+    def take_early_ack(self, command_id: str) -> StatusReading | None:
+        """An ack that arrived before its handle existed (removed from the buffer), if any."""
+        reading = self._early_acks.take(command_id)
+        return reading if isinstance(reading, StatusReading) else None
+
+    def _on_request_message(self, kind: str, data: dict[str, Any]) -> None:
+        request_id = data.get("id") or data.get("requestId")
+        if not isinstance(request_id, str):
+            return
+        output_type = data.get("output_type")
+        context = data.get("data_context")
+        stream_url = data.get("streamUrl")
+        message = RequestMessage(
+            kind,
+            request_id,
+            output_type if isinstance(output_type, int) else None,
+            data.get("body"),
+            context if isinstance(context, str) else None,
+            stream_url if isinstance(stream_url, str) else None,
+        )
+        for kinds, future in self._waiters.get(request_id, []):
+            if kind in kinds and not future.done():
+                future.set_result(message)
+                return
+        self._early_requests.put(request_id, message)
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _describe(exc: BaseException) -> str:
+    # The URL of the channel carries no secret; the token is only ever inside the join frame.
+    return f"{type(exc).__name__}: {exc}".rstrip(": ")
