@@ -11,5 +11,6 @@
 from .faults import Faults
 from .process import main, serve
 from .server import Sandbox
+from .ws import WsFaults
 
-__all__ = ["Faults", "Sandbox", "main", "serve"]
+__all__ = ["Faults", "Sandbox", "WsFaults", "main", "serve"]

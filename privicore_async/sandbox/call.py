@@ -7,8 +7,10 @@ route's auth kind from the route table (so no handler can forget it) and turns a
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import attrs
 from aiohttp import web
@@ -23,6 +25,9 @@ from .faults import FaultInjector
 from .state import Device, SandboxState, Token
 from .stats import SandboxStats
 from .validation import FormReader
+
+if TYPE_CHECKING:
+    from .ws import WsProxy
 
 __all__ = ["AUTH_HEADER", "Call", "Context", "DeviceRule", "Handler", "endpoint"]
 
@@ -40,6 +45,8 @@ class Context:
     stats: SandboxStats
     id_shapes: ShapeCycle
     status_shapes: ShapeCycle
+    channel: WsProxy | None = None  # the WebSocket ack channel, once the sandbox has one
+    early_ack_delay: float | None = None  # early acks: settle at once, answer 202 this late
 
 
 @attrs.define(eq=False)
@@ -72,7 +79,12 @@ class Call:
         if lost:
             ctx.stats.faults["lost"] += 1
         profile_id = self.token.profile_id if self.token is not None else None
-        command = ctx.engine.accept(name, profile_id, rule, lost=lost)
+        early = ctx.early_ack_delay is not None
+        command = ctx.engine.accept(
+            name, profile_id, rule, lost=lost, latency=0.0 if early else None
+        )
+        if ctx.channel is not None:
+            ctx.channel.accepted(command)
         return command_accepted(command.command_id, shape or ctx.id_shapes.next())
 
     def accept_for_device(
@@ -102,6 +114,8 @@ Handler = Callable[[Call], Awaitable[web.StreamResponse]]
 def endpoint(route: Route, handler: Handler, ctx: Context) -> AiohttpHandler:
     """The aiohttp handler serving ``route`` with ``handler``."""
     tokens = ctx.state.tokens
+    if ctx.early_ack_delay is not None:
+        handler = _answer_accepts_late(handler, ctx.early_ack_delay)
 
     if route.auth is Auth.TOKEN:
 
@@ -123,3 +137,15 @@ def endpoint(route: Route, handler: Handler, ctx: Context) -> AiohttpHandler:
             return refusal.response
 
     return public
+
+
+def _answer_accepts_late(handler: Handler, delay: float) -> Handler:
+    """``handler``, with every 202 held back ``delay`` seconds (so its ack arrives first)."""
+
+    async def late(call: Call) -> web.StreamResponse:
+        response = await handler(call)
+        if response.status == 202:
+            await asyncio.sleep(delay)
+        return response
+
+    return late

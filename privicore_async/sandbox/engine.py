@@ -195,11 +195,19 @@ class CommandEngine:
         self._listeners.append(listener)
 
     def accept(
-        self, route: str, profile_id: str | None, rule: Rule, *, lost: bool = False
+        self,
+        route: str,
+        profile_id: str | None,
+        rule: Rule,
+        *,
+        lost: bool = False,
+        latency: float | None = None,
     ) -> Command:
         """Record a new command and schedule its settlement; must run on the event loop.
 
         A ``lost`` command is recorded but never scheduled: its status stays ``started``.
+        ``latency`` overrides the engine's latency and jitter for this command (``0``: it
+        settles on the loop's next iteration; the ack channel's ``early_acks`` mode).
         """
         command = Command(str(uuid.uuid4()), route, profile_id, time.time(), lost=lost)
         self.commands[command.command_id] = command
@@ -214,6 +222,8 @@ class CommandEngine:
         if hold is not None:
             command.held, command.held_rule, command.rule = True, rule, hold.on_expiry
             delay = max(0.0, hold.seconds)
+        elif latency is not None:
+            delay = max(0.0, latency)
         else:
             delay = self._latency
             if self._jitter:

@@ -27,6 +27,7 @@ from .handlers import HANDLERS, not_implemented
 from .state import SandboxState
 from .stats import SandboxStats
 from .voting_state import Pool
+from .ws import WsFaults, WsOutput, WsProxy, WsStats
 
 __all__ = ["ADMIN_PREFIX", "Sandbox"]
 
@@ -48,6 +49,15 @@ class Sandbox:
     settle). ``faults`` injects random faults; :meth:`inject` scripts one-offs. ``port=0`` picks
     a free port.
 
+    The WebSocket ack channel (:attr:`ws_url`, its own port) pushes ``command_status`` 1 on
+    accept and every ``ws_progress_interval`` seconds while pending (with a keep-alive), 2/3 on
+    settle, and the answer of each ``request-data`` as ``ws_output`` says (``"auto"``,
+    ``"inline"``, ``"token"``, ``"url"``; ``STREAM-READY`` follows a token after
+    ``ws_stream_ready_delay``). ``ws_faults`` drops or delays settle acks; :meth:`ws_drop_next`,
+    :meth:`ws_refuse_joins` and :meth:`ws_disconnect_all` script one-offs. ``early_acks``:
+    commands settle at once and their 202 is answered ``early_ack_delay`` seconds later, so the
+    ack arrives before the 202.
+
     Use ``async with Sandbox() as sb:`` or :meth:`start` / :meth:`close`.
     """
 
@@ -62,6 +72,12 @@ class Sandbox:
         token_ttl: float = 3600.0,
         reauthorize_mode: ReauthorizeMode = "sync",
         faults: Faults | None = None,
+        ws_output: WsOutput = "auto",
+        ws_progress_interval: float = 1.0,
+        ws_stream_ready_delay: float = 0.01,
+        ws_faults: WsFaults | None = None,
+        early_acks: bool = False,
+        early_ack_delay: float = 0.05,
         seed: int = 0,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -85,6 +101,18 @@ class Sandbox:
             self.state.commands, self.stats, latency=latency, jitter=jitter, rng=random.Random(seed)
         )
         self.state.voting.attach(self._engine, self.state.devices)  # policy-gated commands
+        if not early_ack_delay >= 0:
+            raise ValueError(f"early_ack_delay must be >= 0, got {early_ack_delay!r}")
+        self._channel = WsProxy(
+            self.state,
+            downstream_url=lambda: self.downstream_url,
+            host=host,
+            output=ws_output,
+            progress_interval=ws_progress_interval,
+            stream_ready_delay=ws_stream_ready_delay,
+            faults=ws_faults,
+        )
+        self._engine.add_listener(self._channel.settled)
         self._ctx = Context(
             settings=self.settings,
             state=self.state,
@@ -93,6 +121,8 @@ class Sandbox:
             stats=self.stats,
             id_shapes=id_shapes(self.settings.id_shape),
             status_shapes=status_shapes(self.settings.status_shape),
+            channel=self._channel,
+            early_ack_delay=float(early_ack_delay) if early_acks else None,
         )
         self._runner: web.AppRunner | None = None
         self._api_url: str | None = None
@@ -123,6 +153,7 @@ class Sandbox:
             raise
         self._runner = runner
         await self._data_hosts.start()
+        await self._channel.start()
         host, port = runner.addresses[0][:2]
         self.port = port
         self._api_url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
@@ -134,6 +165,7 @@ class Sandbox:
         if runner is not None:
             await runner.cleanup()
         await self._data_hosts.close()
+        await self._channel.close()
         # After the runner: a request still in flight during cleanup may accept a command.
         self._engine.close()
 
@@ -159,9 +191,9 @@ class Sandbox:
         return self._api_url
 
     @property
-    def ws_url(self) -> str | None:
-        """The WebSocket ack channel's URL; ``None``: this sandbox has no channel yet."""
-        return None
+    def ws_url(self) -> str:
+        """``ws://HOST:PORT`` of the WebSocket ack channel (root path, join with a token)."""
+        return self._channel.url
 
     @property
     def upstream_url(self) -> str:
@@ -180,6 +212,25 @@ class Sandbox:
         """
         token = self.state.data_tokens.requests[request_id].token
         return f"{self.downstream_url}/?auth={token}"
+
+    # -- the WebSocket ack channel ---------------------------------------------------------
+
+    @property
+    def ws_stats(self) -> WsStats:
+        """Counters of the ack channel: joins, acks sent/dropped, request messages, sockets."""
+        return self._channel.stats
+
+    def ws_drop_next(self, n: int = 1) -> None:
+        """Never send the settle acks (``command_status`` 2/3) of the next ``n`` settles."""
+        self._channel.drop_next(n)
+
+    def ws_refuse_joins(self, n: int = 1) -> None:
+        """Answer the next ``n`` ``joinChannel`` with 401 (and close 4401), valid token or not."""
+        self._channel.refuse_joins(n)
+
+    def ws_disconnect_all(self) -> int:
+        """Close every client socket now (code 1012); returns how many."""
+        return self._channel.disconnect_all()
 
     # -- knobs and inspection --------------------------------------------------------------
 
@@ -287,7 +338,7 @@ class Sandbox:
     # -- admin endpoints (not Privicore's; for a sandbox in another process) ----------------
 
     async def _admin_stats(self, request: web.Request) -> web.StreamResponse:
-        return json_answer(self.stats.as_dict())
+        return json_answer({**self.stats.as_dict(), "ws": self.ws_stats.as_dict()})
 
     async def _admin_settled(self, request: web.Request) -> web.StreamResponse:
         settled = {

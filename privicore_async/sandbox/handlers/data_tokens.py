@@ -132,7 +132,8 @@ async def upload(call: Call) -> web.StreamResponse:
 
 async def request_data(call: Call) -> web.StreamResponse:
     """``request-data``: 202, empty body, ``x-dpt-cab-id`` and ``x-dpt-cab-request-id``;
-    on settle a single-use downstream token for the request id. 404 for unknown tokens."""
+    on settle a single-use downstream token for the request id, announced on the WebSocket
+    (``X-DPT-CAB-REQUEST-ID``, see :class:`~..ws.WsProxy`). 404 for unknown tokens."""
     form = await call.form()
     token = form.text("token").strip()
     form.check()
@@ -141,12 +142,15 @@ async def request_data(call: Call) -> web.StreamResponse:
         return not_found()
     profile_id = call.profile_id
     request_id = str(uuid.uuid4())
+    channel = call.ctx.channel
 
     def deliver(command: Command) -> Outcome:
         space = records.token_of(profile_id, token)
         if space is None or space.data is None:
             return Outcome.reject(_NOT_FOUND)
-        records.grant(request_id, profile_id, space.data)
+        grant = records.grant(request_id, profile_id, space.data)
+        if channel is not None:  # pushed after the command's own ack
+            channel.request_ready(command, request_id, grant, space.context)
         return Outcome.success()
 
     response = call.accept(deliver, shape="header")
