@@ -69,6 +69,17 @@ def test_demo_in_process(
     assert PASSWORD not in out + err
 
 
+def test_demo_settles_by_pushed_acks_unless_polling(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--devices", "20", "--latency", "0.05"]) == 0
+    out, _ = capsys.readouterr()
+    assert "command outcomes: pushed acks (WebSocket)" in out
+    assert "status requests per command: 0.00 (0 status requests for 21 sync commands)" in out
+    assert main(["demo", "--devices", "20", "--latency", "0.05", "--polling"]) == 0
+    out, _ = capsys.readouterr()
+    assert "command outcomes: status polling" in out
+    assert "status requests per command: 0.00" not in out
+
+
 def test_demo_options_pick_offline_devices(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["demo", "--devices", "12", "--latency", "0.02", "--jitter", "0.02"]
     assert main([*argv, "--offline", "4", "--seed", "3"]) == 0

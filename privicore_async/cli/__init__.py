@@ -94,6 +94,11 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "of 200)",
     )
     demo.add_argument("--seed", type=int, default=0, metavar="X", help="(default: 0)")
+    demo.add_argument(
+        "--polling",
+        action="store_true",
+        help="settle commands by status polling only (default: pushed acks on the WebSocket)",
+    )
     demo.set_defaults(command=functools.partial(_demo, demo))
 
 
@@ -120,6 +125,7 @@ def _demo(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[
         jitter=args.jitter,
         offline=args.offline,
         seed=args.seed,
+        websocket=not args.polling,
     )
     try:
         # On Ctrl-C asyncio.run cancels the demo (closing client and sandbox), then raises.

@@ -48,6 +48,8 @@ class DemoOptions:
     seed: int = 0
     concurrency: int = 50
     """Devices onboarded at once."""
+    websocket: bool = True
+    """Settle commands from the sandbox's pushed acks (False: status polling only)."""
 
     @property
     def offline_count(self) -> int:
@@ -75,9 +77,15 @@ async def run_demo(options: DemoOptions, out: TextIO, err: TextIO) -> int:
             f"jitter {options.jitter:g} s, seed {options.seed})",
         )
         username, password = f"demo-{secrets.token_hex(4)}", secrets.token_urlsafe(24)
-        async with PrivicoreClient(sb.api_url, username=username, password=password) as client:
+        ws_url = sb.ws_url if options.websocket else None
+        _say(out, f"command outcomes: {'pushed acks (WebSocket)' if ws_url else 'status polling'}")
+        async with PrivicoreClient(
+            sb.api_url, ws_url=ws_url, username=username, password=password
+        ) as client:
             with _failing_as("registering the demo profile"):
                 await (await client.profile.register(username, password))
+            if client.acks is not None and not await client.acks.wait_joined(timeout=10):
+                _say(out, "the WebSocket did not join in 10 s: falling back to status polling")
             with _failing_as("onboarding"):
                 identifiers = await _onboard(client, options, out, err)
             expected = _plan(sb, identifiers, options, out)
