@@ -32,12 +32,14 @@ __all__ = [
 ]
 
 LISTENING = "privicore sandbox listening on"
+WS_LISTENING = "privicore sandbox websocket on"
 
 
 class SandboxProcess:
-    """``python -m privicore_async.sandbox --port 0`` as a child process.
+    """``python -m privicore_async.sandbox --port 0 --print-ws-url`` as a child process.
 
-    :meth:`start` waits for the ``listening on URL`` line and returns the URL; :meth:`stop`
+    :meth:`start` waits for the ``listening on URL`` line and returns the URL, then for the
+    ``websocket on ws://...`` line (:attr:`ws_url`, the ack channel's port); :meth:`stop`
     sends SIGTERM, waits, and kills if needed. Use it as a context manager so the child is
     stopped on any error, including KeyboardInterrupt.
     """
@@ -62,15 +64,19 @@ class SandboxProcess:
             repr(latency),
             "--jitter",
             repr(jitter),
+            "--print-ws-url",
         ]
         self.startup_timeout = startup_timeout
-        self.proc: subprocess.Popen[str] | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
         self.api_url: str | None = None
+        self.ws_url: str | None = None
 
     def start(self) -> str:
         """Start the child and return its API URL (raises if it does not come up in time)."""
+        # Unbuffered bytes: a line read must not leave the next one in a buffer that
+        # select() cannot see.
         self.proc = subprocess.Popen(
-            self.argv, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
+            self.argv, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, bufsize=0
         )
         assert self.proc.stdout is not None
         deadline = time.monotonic() + self.startup_timeout
@@ -81,11 +87,14 @@ class SandboxProcess:
             ready, _, _ = select.select([self.proc.stdout], [], [], left)
             if not ready:
                 continue
-            line = self.proc.stdout.readline()
+            line = self.proc.stdout.readline().decode()
             if not line:
                 raise RuntimeError(f"the sandbox exited early (status {self.proc.wait()})")
             if line.startswith(LISTENING):
                 self.api_url = line[len(LISTENING) :].strip()
+            elif line.startswith(WS_LISTENING):
+                self.ws_url = line[len(WS_LISTENING) :].strip()
+            if self.api_url is not None and self.ws_url is not None:
                 return self.api_url
 
     def stop(self) -> int | None:
@@ -105,7 +114,11 @@ class SandboxProcess:
         return proc.returncode
 
     def __enter__(self) -> Self:
-        self.start()
+        try:
+            self.start()
+        except BaseException:  # also SIGTERM/Ctrl-C during start: no orphan child
+            self.stop()
+            raise
         return self
 
     def __exit__(

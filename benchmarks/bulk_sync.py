@@ -7,6 +7,9 @@ the same run:
 * **SDK** - a fresh ``PrivicoreClient(api_url, username=, password=)`` per run;
   ``storage.sync_device`` for every device fired at once, each handle's outcome time taken in
   a done-callback (``handle.add_done_callback``).
+* **SDK + WebSocket** - the same, with ``ws_url=`` the sandbox's ack channel: the client joins
+  it (``client.acks.wait_joined(10)``) before the clock starts and pushed acks settle the
+  handles; polling is only the safety net.
 * **baseline** - what the public reference client does: one asyncio task per command, a
   plain aiohttp ``POST /storage/sync-device``, the id from the ``x-dpt-cab-id`` header, a
   status request (``POST /request-status/{id}``, body ``{}``) at once, then one every 0.5 s
@@ -128,7 +131,7 @@ async def baseline_command(
 
 
 class Run:
-    """The raw observations of one run (SDK or baseline) at one latency."""
+    """The raw observations of one run (SDK, SDK + WebSocket or baseline) at one latency."""
 
     def __init__(self, kind: str, latency: float, round_no: int) -> None:
         self.kind = kind
@@ -144,6 +147,7 @@ class Run:
         self.failures: list[str] = []
         self.sandbox_status_requests = 0
         self.sandbox_requests_total = 0
+        self.sandbox_acks_sent = 0  # WebSocket acks (progress and settle) the sandbox sent
         self.settled: dict[str, float] = {}
         self.trace: dict[str, list[tuple[float, float]]] | None = None  # diagnostics only
 
@@ -168,6 +172,7 @@ class Run:
             "status_per_cmd_client": client_polls / commands,
             "status_per_cmd_sandbox": self.sandbox_status_requests / commands,
             "sandbox_requests_total": self.sandbox_requests_total,
+            "ws_acks_per_cmd_sandbox": self.sandbox_acks_sent / commands,
             "lag_matched": len(lags),
             "lag_p50_ms": percentile(lags, 50) * 1000,
             "lag_p90_ms": percentile(lags, 90) * 1000,
@@ -269,8 +274,12 @@ async def run_sdk(
     *,
     poll: PollPolicy | None = None,
     traced: bool = False,
+    ws_url: str | None = None,
 ) -> None:
-    """All devices through ``storage.sync_device`` at once; outcome times from callbacks."""
+    """All devices through ``storage.sync_device`` at once; outcome times from callbacks.
+
+    With ``ws_url`` the client joins the ack channel before the clock starts.
+    """
     session: aiohttp.ClientSession | None = None
     if traced:
         run.trace = {}
@@ -283,9 +292,13 @@ async def run_sdk(
     remaining = len(devices)
     try:
         async with PrivicoreClient(
-            api_url, username=username, password=password, session=session, poll=poll
+            api_url, ws_url=ws_url, username=username, password=password, session=session, poll=poll
         ) as client:
             await client.profile.authenticate()  # the baseline holds its token beforehand too
+            if ws_url is not None:
+                assert client.acks is not None
+                if not await client.acks.wait_joined(10):
+                    raise RuntimeError(f"the ack channel {ws_url} did not join within 10 s")
 
             def count_one() -> None:
                 nonlocal remaining
@@ -371,6 +384,7 @@ async def measured(
     after = await admin.stats()
     run.sandbox_status_requests = after["status_requests"] - before["status_requests"]
     run.sandbox_requests_total = after["requests_total"] - before["requests_total"]
+    run.sandbox_acks_sent = after["ws"]["acks_sent"] - before["ws"]["acks_sent"]
     run.settled = await admin.settled()
     summary = run.summary(commands)
     run.settled = {}
@@ -506,12 +520,20 @@ ROWS: list[tuple[str, str, str]] = [
     ("detection lag p99 (ms)", "lag_p99_ms", "{:.0f}"),
     ("detection lag max (ms)", "lag_max_ms", "{:.0f}"),
     ("client CPU / command (us)", "cpu_per_cmd_us", "{:.0f}"),
+    ("WebSocket acks sent / command (sandbox count)", "ws_acks_per_cmd_sandbox", "{:.2f}"),
 ]
+
+KINDS = ("sdk", "sdk-ws", "baseline")
+LABELS = {"sdk": "SDK", "sdk-ws": "SDK+WS", "baseline": "baseline"}
 
 
 def median_summary(runs: list[dict[str, Any]]) -> dict[str, float]:
     """Per metric, the median over rounds."""
     return {key: statistics.median(run[key] for run in runs) for _, key, _ in ROWS}
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
 
 
 def print_latency_table(
@@ -520,6 +542,7 @@ def print_latency_table(
     commands: int,
     rounds: int,
     sdk: dict[str, float],
+    ws: dict[str, float],
     base: dict[str, float],
 ) -> None:
     title = (
@@ -527,19 +550,20 @@ def print_latency_table(
         f"median of {rounds} round(s)"
     )
     print(f"\n{title}\n" + "-" * len(title))
-    print(f"{'metric':46} {'SDK':>10} {'baseline':>10} {'SDK/base':>9}")
+    print(f"{'metric':47} {'SDK':>8} {'SDK+WS':>8} {'baseline':>8} {'SDK/base':>8} {'WS/SDK':>7}")
     for label, key, fmt in ROWS:
-        ratio = sdk[key] / base[key] if base[key] else float("nan")
-        print(f"{label:46} {fmt.format(sdk[key]):>10} {fmt.format(base[key]):>10} {ratio:>9.2f}")
+        cells = " ".join(f"{fmt.format(x[key]):>8}" for x in (sdk, ws, base))
+        print(
+            f"{label:47} {cells} {_ratio(sdk[key], base[key]):>8.2f}"
+            f" {_ratio(ws[key], sdk[key]):>7.2f}"
+        )
 
 
-def print_histograms(
-    latency: float, sdk_runs: list[dict[str, Any]], base_runs: list[dict[str, Any]]
-) -> None:
-    for name, runs in (("SDK", sdk_runs), ("baseline", base_runs)):
-        histogram = runs[0]["polls_histogram"]
+def print_histograms(runs: dict[str, list[dict[str, Any]]]) -> None:
+    for kind in KINDS:
+        histogram = runs[kind][0]["polls_histogram"]
         cells = ", ".join(f"{k}:{v}" for k, v in histogram.items())
-        print(f"  polls per command, {name} (round 1): {cells}")
+        print(f"  polls per command, {LABELS[kind]} (round 1): {cells}")
 
 
 def print_diagnostics(diag: dict[str, Any]) -> None:
@@ -572,7 +596,7 @@ def judge(
     """The targets, each with its numbers and PASS/FAIL."""
     checks: list[dict[str, Any]] = []
     for latency, data in per_latency.items():
-        sdk, base = data["sdk_median"], data["baseline_median"]
+        sdk, base, ws = data["sdk_median"], data["baseline_median"], data["sdk-ws_median"]
         checks += [
             {
                 "target": f"[{latency} s] SDK status requests/command <= baseline's",
@@ -599,6 +623,49 @@ def judge(
                 "pass": sdk["cpu_per_cmd_us"] <= base["cpu_per_cmd_us"] * 1.2,
             },
         ]
+        # WebSocket targets. Status requests: the larger of the client's and the sandbox's
+        # count. Wall time: per round against the polling SDK run of the same round; the
+        # median of those ratios is judged, and how many rounds held is shown.
+        ws_status = max(ws["status_per_cmd_client"], ws["status_per_cmd_sandbox"])
+        wall_ratios = [
+            w["wall_s"] / p["wall_s"]
+            for w, p in zip(data["sdk-ws_runs"], data["sdk_runs"], strict=True)
+        ]
+        held = sum(1 for r in wall_ratios if r <= 1.0)
+        checks += [
+            {
+                "who": "WS",
+                "target": f"[{latency} s] WS status requests/command < 0.1",
+                "sdk": ws_status,
+                "limit": 0.1,
+                "pass": ws_status < 0.1,
+            },
+            {
+                "who": "WS",
+                "target": f"[{latency} s] WS detection lag p50 < 20 ms",
+                "sdk": ws["lag_p50_ms"],
+                "limit": 20.0,
+                "pass": ws["lag_p50_ms"] < 20.0,
+            },
+            {
+                "who": "WS",
+                "target": f"[{latency} s] WS detection lag p99 < 100 ms",
+                "sdk": ws["lag_p99_ms"],
+                "limit": 100.0,
+                "pass": ws["lag_p99_ms"] < 100.0,
+            },
+            {
+                "who": "WS",
+                "target": (
+                    f"[{latency} s] WS wall / SDK polling wall (same round, median) <= 1"
+                    f" ({held}/{len(wall_ratios)} rounds held)"
+                ),
+                "sdk": statistics.median(wall_ratios),
+                "limit": 1.0,
+                "pass": statistics.median(wall_ratios) <= 1.0,
+                "per_round": wall_ratios,
+            },
+        ]
     checks.append(
         {
             "target": "memory per pending SDK handle < 4 KiB (bytes)",
@@ -614,7 +681,7 @@ def judge(
 # -- main ---------------------------------------------------------------------------------------
 
 
-async def bench(api_url: str, args: argparse.Namespace) -> dict[str, Any]:
+async def bench(api_url: str, ws_url: str, args: argparse.Namespace) -> dict[str, Any]:
     # Inside the loop SIGTERM cancels the run, so every session and client closes normally.
     main_task = asyncio.current_task()
     assert main_task is not None
@@ -633,9 +700,10 @@ async def bench(api_url: str, args: argparse.Namespace) -> dict[str, Any]:
         for li, latency in enumerate(args.latencies):
             jitter = round(latency * JITTER_RATIO, 6)
             await admin.set_latency(latency, jitter)
-            runs: dict[str, list[dict[str, Any]]] = {"sdk": [], "baseline": []}
+            runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
             for r in range(args.rounds):
-                order = ("sdk", "baseline") if (r + li) % 2 == 0 else ("baseline", "sdk")
+                shift = (r + li) % len(KINDS)  # rotate the order between rounds and latencies
+                order = KINDS[shift:] + KINDS[:shift]
                 for kind in order:
                     await asyncio.sleep(COOLDOWN)
                     run = Run(kind, latency, r + 1)
@@ -643,6 +711,18 @@ async def bench(api_url: str, args: argparse.Namespace) -> dict[str, Any]:
 
                         async def runner(run: Run) -> None:
                             await run_sdk(api_url, username, password, devices, run, poll=args.poll)
+                    elif kind == "sdk-ws":
+
+                        async def runner(run: Run) -> None:
+                            await run_sdk(
+                                api_url,
+                                username,
+                                password,
+                                devices,
+                                run,
+                                poll=args.poll,
+                                ws_url=ws_url,
+                            )
                     else:
 
                         async def runner(run: Run) -> None:
@@ -651,12 +731,13 @@ async def bench(api_url: str, args: argparse.Namespace) -> dict[str, Any]:
                     summary = await measured(admin, runner, run, len(devices))
                     runs[kind].append(summary)
                     print(
-                        f"  latency {latency:g}s round {r + 1} {kind:8}: "
+                        f"  latency {latency:g}s round {r + 1} {LABELS[kind]:8}: "
                         f"wall {summary['wall_s']:.2f}s, "
                         f"{summary['status_per_cmd_client']:.2f} status/cmd, "
                         f"lag p50 {summary['lag_p50_ms']:.0f} ms "
                         f"p99 {summary['lag_p99_ms']:.0f} ms, "
                         f"cpu {summary['cpu_per_cmd_us']:.0f} us/cmd, "
+                        f"{summary['ws_acks_per_cmd_sandbox']:.2f} ws acks/cmd, "
                         f"outcomes {summary['outcomes']}"
                     )
             diagnostics = None
@@ -675,8 +756,10 @@ async def bench(api_url: str, args: argparse.Namespace) -> dict[str, Any]:
                 "latency": latency,
                 "jitter": jitter,
                 "sdk_runs": runs["sdk"],
+                "sdk-ws_runs": runs["sdk-ws"],
                 "baseline_runs": runs["baseline"],
                 "sdk_median": median_summary(runs["sdk"]),
+                "sdk-ws_median": median_summary(runs["sdk-ws"]),
                 "baseline_median": median_summary(runs["baseline"]),
                 "sdk_diagnostic_run": diagnostics,
             }
@@ -705,9 +788,10 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> bool:
             args.commands,
             args.rounds,
             data["sdk_median"],
+            data["sdk-ws_median"],
             data["baseline_median"],
         )
-        print_histograms(data["latency"], data["sdk_runs"], data["baseline_runs"])
+        print_histograms({kind: data[f"{kind}_runs"] for kind in KINDS})
         if data["sdk_diagnostic_run"] is not None:
             print_diagnostics(data["sdk_diagnostic_run"]["diagnostics"])
     memory = result["memory"]
@@ -722,7 +806,8 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> bool:
     print()
     for check in checks:
         verdict = "PASS" if check["pass"] else "FAIL"
-        print(f"{verdict}  {check['target']}: SDK {check['sdk']:.2f}, limit {check['limit']:.2f}")
+        who = check.get("who", "SDK")
+        print(f"{verdict}  {check['target']}: {who} {check['sdk']:.2f}, limit {check['limit']:.2f}")
     return all(check["pass"] for check in checks)
 
 
@@ -730,7 +815,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--commands", type=int, default=2000, help="sync commands per run")
     p.add_argument("--latencies", default="0.2,2", help="command latencies in seconds")
-    p.add_argument("--rounds", type=int, default=1, help="SDK/baseline pairs per latency")
+    p.add_argument(
+        "--rounds", type=int, default=1, help="SDK, SDK+WS and baseline runs per latency"
+    )
     p.add_argument("--quick", action="store_true", help="200 commands (smoke test)")
     p.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
     p.add_argument(
@@ -777,8 +864,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with SandboxProcess(latency=SETUP_LATENCY) as sandbox:
             assert sandbox.api_url is not None
-            print(f"sandbox: pid {sandbox.proc.pid if sandbox.proc else '?'} at {sandbox.api_url}")
-            result = asyncio.run(bench(sandbox.api_url, args))
+            assert sandbox.ws_url is not None
+            print(
+                f"sandbox: pid {sandbox.proc.pid if sandbox.proc else '?'} at {sandbox.api_url}, "
+                f"ack channel {sandbox.ws_url}"
+            )
+            result = asyncio.run(bench(sandbox.api_url, sandbox.ws_url, args))
     except (KeyboardInterrupt, asyncio.CancelledError, SystemExit):
         print("interrupted; the sandbox process was stopped", file=sys.stderr)
         return 130

@@ -2,7 +2,8 @@
 
 Benchmarks run it apart from the client so the server's work does not share the client's
 core. It prints one ``privicore sandbox listening on URL`` line (flushed, for a parent process
-to read) and serves until SIGINT or SIGTERM.
+to read), with ``--print-ws-url`` then one ``privicore sandbox websocket on ws://HOST:PORT`` line
+(the ack channel, on its own port), and serves until SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .server import Sandbox
 __all__ = ["main", "parser", "serve"]
 
 LISTENING = "privicore sandbox listening on"
+WS_LISTENING = "privicore sandbox websocket on"
 
 
 async def serve(host: str = "127.0.0.1", port: int = 9009, **sandbox_kwargs: Any) -> None:
@@ -29,7 +31,7 @@ async def serve(host: str = "127.0.0.1", port: int = 9009, **sandbox_kwargs: Any
     await _run_until_signalled(Sandbox(host=host, port=port, **sandbox_kwargs))
 
 
-async def _run_until_signalled(sandbox: Sandbox) -> None:
+async def _run_until_signalled(sandbox: Sandbox, *, print_ws_url: bool = False) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     handled: list[signal.Signals] = []
@@ -41,6 +43,8 @@ async def _run_until_signalled(sandbox: Sandbox) -> None:
     try:
         async with sandbox:
             print(f"{LISTENING} {sandbox.api_url}", flush=True)
+            if print_ws_url:
+                print(f"{WS_LISTENING} {sandbox.ws_url}", flush=True)
             await stop.wait()
     finally:
         for signum in handled:
@@ -65,6 +69,11 @@ def parser(prog: str = "python -m privicore_async.sandbox") -> argparse.Argument
     )
     p.add_argument("--token-ttl", type=float, default=3600.0)
     p.add_argument("--reauthorize-mode", choices=REAUTHORIZE_MODES, default="sync")
+    p.add_argument(
+        "--print-ws-url",
+        action="store_true",
+        help="also print a 'privicore sandbox websocket on ws://HOST:PORT' line",
+    )
     faults = p.add_argument_group("fault injection (probabilities per request)")
     faults.add_argument("--error-rate", type=float, default=0.0)
     faults.add_argument("--reset-rate", type=float, default=0.0)
@@ -112,7 +121,7 @@ def main(
     except ValueError as exc:
         parser(prog).error(str(exc))
     try:
-        asyncio.run(_run_until_signalled(sandbox))
+        asyncio.run(_run_until_signalled(sandbox, print_ws_url=args.print_ws_url))
     except KeyboardInterrupt:
         pass
     except OSError as exc:  # the port is taken, the host is not local, ...

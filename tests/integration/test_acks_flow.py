@@ -230,14 +230,17 @@ async def test_a_disconnect_with_a_thousand_pending_commands_loses_none() -> Non
 async def test_a_token_refresh_rejoins_the_channel_with_the_new_token() -> None:
     async with (
         Sandbox(latency=LATENCY, seed=1, token_ttl=30, reauthorize_mode="sync") as sb,
-        await _ws_client(sb, token_refresh_margin=29.0) as client,
+        await _ws_client(sb, token_refresh_margin=27.0) as client,
     ):
         acks = await _joined(client)
         (device,) = await onboard_storage(client, 1)
         assert client.tokens.current is not None
         first = client.tokens.current.authorization_token
         assert acks.joins == 1
-        await asyncio.sleep(1.1)  # now within the refresh margin
+        left = client.tokens.current.seconds_left()
+        assert left is not None
+        assert left > 27.0  # not yet renewed, even on a loaded machine
+        await asyncio.sleep(left - 27.0 + 0.1)  # now within the refresh margin
         handle = await client.storage.sync_device(device)  # refreshes the token first
         assert sb.stats.requests["profile.reauthorize"] == 1
         assert client.tokens.current is not None
