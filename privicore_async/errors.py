@@ -20,6 +20,7 @@ __all__ = [
     "CommandRejected",
     "CommandTimeout",
     "ConflictError",
+    "DecryptionError",
     "InvalidArgumentError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -41,6 +42,10 @@ class PrivicoreError(Exception):
 
 class TransportError(PrivicoreError):
     """The request did not get an HTTP answer (refused, reset, DNS, timeout), after retries."""
+
+
+class DecryptionError(PrivicoreError):
+    """An envelope did not authenticate: the key is wrong or the bytes were altered."""
 
 
 class ProtocolError(PrivicoreError):
