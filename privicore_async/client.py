@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import Any, Self, Unpack
 
@@ -25,6 +26,7 @@ from .resources import (
     PublicKeys,
     Storage,
     Utility,
+    Vault,
     Voting,
 )
 from .routes import ALTERNATIVES, ROUTES, Auth, Host, Route
@@ -114,6 +116,7 @@ class PrivicoreClient:
         self.policies = Policies(self)
         self.voting = Voting(self)
         self.commands = Commands(self)
+        self.vault = Vault(self)
         self.acks: AckChannel | None = None
         """The WebSocket ack channel when ``ws_url`` is set (``None`` = polling only)."""
         if self.ws_url:
@@ -184,6 +187,45 @@ class PrivicoreClient:
             if not await self.tokens.recover(token):
                 raise
         return await self.transport.request(route, credential=await self.tokens.token(), **parts)
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self,
+        name: str,
+        *,
+        credential: Credential = None,
+        chunk_size: int = 64 * 1024,
+        **parts: Unpack[CallParts],
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        """Like :meth:`call`, but yields the answer's body in chunks as it arrives.
+
+        An async context manager (see :meth:`~privicore_async.transport.Transport.stream`):
+        nothing is retried once the request may have reached the server. For token routes a
+        401 at the start leads to one re-authentication and one replay, as in :meth:`call`.
+        """
+        route = self.routes[name]
+        async with contextlib.AsyncExitStack() as stack:
+            if route.auth is not Auth.TOKEN or credential is not None:
+                opened = self.transport.stream(
+                    route, credential=credential, chunk_size=chunk_size, **parts
+                )
+                yield await stack.enter_async_context(opened)
+                return
+            token = await self.tokens.token()
+            try:
+                opened = self.transport.stream(
+                    route, credential=token, chunk_size=chunk_size, **parts
+                )
+                chunks = await stack.enter_async_context(opened)
+            except errors.AuthenticationError:
+                # A 401 means the server did not act on the call, so replaying it is safe.
+                if not await self.tokens.recover(token):
+                    raise
+                opened = self.transport.stream(
+                    route, credential=await self.tokens.token(), chunk_size=chunk_size, **parts
+                )
+                chunks = await stack.enter_async_context(opened)
+            yield chunks
 
     async def command(
         self, name: str, *, timeout: float | None = None, **kwargs: Any

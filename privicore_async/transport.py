@@ -12,6 +12,8 @@ Retry rule (why it is safe):
   ``429``/``502``/``503``/``504`` is repeated only when it is safe to repeat: a ``GET``, or a
   call marked ``safe`` (the command-status read). A command ``POST`` that got *any* answer is
   never sent twice: it could start the same command twice.
+* :meth:`Transport.stream` (bodies read chunk by chunk, e.g. single-use downloads) repeats
+  only a request that failed to connect; anything that may have reached the server is final.
 
 Waits come from ``backoff``'s exponential generator with full jitter, bounded by
 :attr:`RetryPolicy.max_attempts` and :attr:`RetryPolicy.max_time`; a ``Retry-After`` header
@@ -25,10 +27,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any, TypedDict, Unpack
 from urllib.parse import quote, quote_plus
 
@@ -143,6 +146,18 @@ def _pairs(fields: Fields | None) -> list[tuple[str, str]]:
         return []
     items = fields.items() if isinstance(fields, Mapping) else fields
     return [(name, _form_value(value)) for name, value in items if value is not None]
+
+
+@attrs.frozen
+class _Prepared:
+    """One call ready for the wire: where, what, the secrets to redact, whether to repeat."""
+
+    route: Route
+    target: URL
+    headers: dict[str, str]
+    kwargs: dict[str, Any] = attrs.field(repr=False)
+    secrets: list[str] = attrs.field(repr=False)
+    repeatable: bool
 
 
 class Transport:
@@ -268,6 +283,86 @@ class Transport:
             kwargs["params"] = params
         return headers, kwargs, secrets
 
+    def _begin(
+        self, route: Route, credential: Credential, call: CallParts
+    ) -> tuple[aiohttp.ClientSession, _Prepared]:
+        """Everything one call needs before its first attempt (shared by request and stream)."""
+        content, safe = call.get("content"), call.get("safe")
+        session = self._session_or_open()
+        target = self._url(route, call.get("path"), call.get("url"))
+        headers, kwargs, secrets = self._prepare(route, call.get("fields"), content, credential)
+        repeatable = (route.method == "GET") if safe is None else safe
+        # A streamed body cannot be sent twice, whatever failed.
+        if content is not None and not isinstance(content, bytes):
+            repeatable = False
+        return session, _Prepared(route, target, headers, kwargs, secrets, repeatable)
+
+    def _send(
+        self, session: aiohttp.ClientSession, call: _Prepared
+    ) -> aiohttp.client._RequestContextManager:
+        if self._closed:  # closed while this call was waiting to retry
+            raise errors.PrivicoreError("the client is closed")
+        return session.request(
+            call.route.method,
+            call.target,
+            headers=call.headers,
+            allow_redirects=False,
+            timeout=self._timeout,
+            **call.kwargs,
+        )
+
+    def _failed(
+        self,
+        session: aiohttp.ClientSession,
+        call: _Prepared,
+        exc: Exception,
+        attempt: int,
+        wait: float | None,
+    ) -> float:
+        """The wait before retrying a call that got no answer, or the error to raise."""
+        route = call.route
+        if isinstance(exc, RuntimeError):
+            if session.closed:  # closed while this call was in flight
+                raise errors.PrivicoreError("the client is closed") from None
+            raise exc
+        if isinstance(exc, aiohttp.InvalidURL):
+            raise errors.TransportError(f"{route.method} {route.path}: invalid URL") from None
+        reached = not isinstance(exc, _NOT_SENT)
+        if wait is None or (reached and not call.repeatable):
+            detail = _redact(f"{type(exc).__name__}: {exc}".rstrip(": "), call.secrets)
+            logger.warning(
+                "%s %s failed after %d attempt(s): %s", route.method, route.path, attempt, detail
+            )
+            raise errors.TransportError(f"{route.method} {call.target.path}: {detail}") from None
+        logger.info(
+            "%s %s: %s, retrying in %.2fs (attempt %d/%d)",
+            route.method,
+            route.path,
+            type(exc).__name__,
+            wait,
+            attempt + 1,
+            self.retry.max_attempts,
+        )
+        return wait
+
+    @staticmethod
+    def _answered(call: _Prepared, status: int, t0: float, attempt: int) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s -> %d in %.1f ms (attempt %d)",
+                call.route.method,
+                call.target.path,
+                status,
+                (time.monotonic() - t0) * 1000,
+                attempt,
+            )
+        if 300 <= status < 400:
+            # Redirects are not followed (a POST must not turn into a GET elsewhere),
+            # and Privicore documents none.
+            raise errors.ProtocolError(
+                f"{call.route.method} {call.target.path}: unexpected redirect (HTTP {status})"
+            )
+
     async def request(
         self,
         route: Route,
@@ -283,90 +378,31 @@ class Transport:
         :class:`~privicore_async.errors.APIError` subclasses for error statuses and
         :class:`~privicore_async.errors.TransportError` when no answer came.
         """
-        path, fields, url = call.get("path"), call.get("fields"), call.get("url")
-        content, safe = call.get("content"), call.get("safe")
-        session = self._session_or_open()
-        target = self._url(route, path, url)
-        headers, kwargs, secrets = self._prepare(route, fields, content, credential)
-        repeatable = (route.method == "GET") if safe is None else safe
-        # A streamed body cannot be sent twice, whatever failed.
-        if content is not None and not isinstance(content, bytes):
-            repeatable = False
+        session, prepared = self._begin(route, credential, call)
         policy = self.retry
         waits = iter(policy.waits())
         started = time.monotonic()
         attempt = 0
         while True:
             attempt += 1
-            if self._closed:  # closed while this call was waiting to retry
-                raise errors.PrivicoreError("the client is closed")
             t0 = time.monotonic()
             try:
-                async with session.request(
-                    route.method,
-                    target,
-                    headers=headers,
-                    allow_redirects=False,
-                    timeout=self._timeout,
-                    **kwargs,
-                ) as response:
+                async with self._send(session, prepared) as response:
                     raw = await response.read()
                     status = response.status
                     answer_headers = response.headers
-            except RuntimeError:
-                if session.closed:  # closed while this call was in flight
-                    raise errors.PrivicoreError("the client is closed") from None
-                raise
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                reached = not isinstance(exc, _NOT_SENT)
-                if isinstance(exc, aiohttp.InvalidURL):
-                    raise errors.TransportError(
-                        f"{route.method} {route.path}: invalid URL"
-                    ) from None
-                wait = self._next_wait(waits, started, policy, attempt, None)
-                if wait is None or (reached and not repeatable) or not retry:
-                    detail = _redact(f"{type(exc).__name__}: {exc}".rstrip(": "), secrets)
-                    logger.warning(
-                        "%s %s failed after %d attempt(s): %s",
-                        route.method,
-                        route.path,
-                        attempt,
-                        detail,
-                    )
-                    raise errors.TransportError(f"{route.method} {target.path}: {detail}") from None
-                logger.info(
-                    "%s %s: %s, retrying in %.2fs (attempt %d/%d)",
-                    route.method,
-                    route.path,
-                    type(exc).__name__,
-                    wait,
-                    attempt + 1,
-                    policy.max_attempts,
-                )
-                await asyncio.sleep(wait)
+            except (aiohttp.ClientError, TimeoutError, RuntimeError) as exc:
+                wait = self._next_wait(waits, started, policy, attempt, None) if retry else None
+                await asyncio.sleep(self._failed(session, prepared, exc, attempt, wait))
                 continue
 
-            if logger.isEnabledFor(logging.DEBUG):
-                logger.debug(
-                    "%s %s -> %d in %.1f ms (attempt %d)",
-                    route.method,
-                    target.path,
-                    status,
-                    (time.monotonic() - t0) * 1000,
-                    attempt,
-                )
+            self._answered(prepared, status, t0, attempt)
             body = decode_body(raw, answer_headers.get("Content-Type"))
             if status < 300:
                 return WireResponse(status, answer_headers, body, route.name, raw)
-            if status < 400:
-                # Redirects are not followed (a POST must not turn into a GET elsewhere),
-                # and Privicore documents none.
-                raise errors.ProtocolError(
-                    f"{route.method} {target.path}: unexpected redirect (HTTP {status})"
-                )
 
             retry_after = parse_retry_after(answer_headers.get("Retry-After"))
-            if retry and repeatable and status in _RETRYABLE_STATUSES:
+            if retry and prepared.repeatable and status in _RETRYABLE_STATUSES:
                 wait = self._next_wait(waits, started, policy, attempt, retry_after)
                 if wait is not None:
                     logger.info(
@@ -380,7 +416,74 @@ class Transport:
                     )
                     await asyncio.sleep(wait)
                     continue
-            raise self._error(route, target, status, body, answer_headers, retry_after)
+            raise self._error(route, prepared.target, status, body, answer_headers, retry_after)
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self,
+        route: Route,
+        *,
+        credential: Credential = None,
+        chunk_size: int = 64 * 1024,
+        **call: Unpack[CallParts],
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        """Send one call of ``route`` and yield the chunks of its 2xx body as they arrive.
+
+        An async context manager: the body is never read into memory as a whole, and the
+        connection is released when the block ends. Error statuses raise the same
+        :class:`~privicore_async.errors.APIError` subclasses as :meth:`request` (their small
+        body is read). Only a request that failed to *connect* is repeated: anything that
+        may have reached the server is final (downloads are single-use), so ``safe`` does
+        not apply. A body cut short raises :class:`~privicore_async.errors.TransportError`.
+        """
+        if chunk_size < 1:
+            raise ValueError("chunk_size must be at least 1")
+        session, prepared = self._begin(route, credential, call)
+        prepared = attrs.evolve(prepared, repeatable=False)
+        policy = self.retry
+        waits = iter(policy.waits())
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            t0 = time.monotonic()
+            try:
+                response = await self._send(session, prepared)
+            except (aiohttp.ClientError, TimeoutError, RuntimeError) as exc:
+                wait = self._next_wait(waits, started, policy, attempt, None)
+                await asyncio.sleep(self._failed(session, prepared, exc, attempt, wait))
+                continue
+            break
+        async with response:
+            status = response.status
+            if status >= 300:
+                try:
+                    raw = await response.read()
+                except (aiohttp.ClientError, TimeoutError, RuntimeError) as exc:
+                    self._failed(session, prepared, exc, attempt, None)
+                    raise  # unreachable: _failed raises when there is no wait
+                self._answered(prepared, status, t0, attempt)
+                headers = response.headers
+                body = decode_body(raw, headers.get("Content-Type"))
+                retry_after = parse_retry_after(headers.get("Retry-After"))
+                raise self._error(route, prepared.target, status, body, headers, retry_after)
+            self._answered(prepared, status, t0, attempt)
+            yield self._chunks(session, prepared, response, chunk_size, attempt)
+
+    async def _chunks(
+        self,
+        session: aiohttp.ClientSession,
+        call: _Prepared,
+        response: aiohttp.ClientResponse,
+        chunk_size: int,
+        attempt: int,
+    ) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in response.content.iter_chunked(chunk_size):
+                yield chunk
+        except (aiohttp.ClientError, TimeoutError, RuntimeError) as exc:
+            self._failed(session, call, exc, attempt, None)
+            raise  # unreachable: _failed raises when there is no wait
 
     @staticmethod
     def _next_wait(

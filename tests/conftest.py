@@ -1,9 +1,10 @@
 """Suite-wide check: every route of the table is put on the wire by at least one test.
 
-Every request the SDK makes goes through ``Transport.request``; a session fixture records the
-route name of each. When the whole suite runs (no ``-k``, no ``-m``, no narrower paths), the
-session fails if a route outside the groups still listed in ``tests/test_coverage.py``'s
-``NOT_YET`` was never requested, whether through aioresponses or the sandbox.
+Every request the SDK makes goes through ``Transport.request`` or ``Transport.stream``; a
+session fixture records the route name of each. When the whole suite runs (no ``-k``, no
+``-m``, no narrower paths), the session fails if a route outside the groups still listed in
+``tests/test_coverage.py``'s ``NOT_YET`` was never requested, whether through aioresponses or
+the sandbox.
 """
 
 from __future__ import annotations
@@ -24,16 +25,23 @@ _TESTS = Path(__file__).resolve().parent
 @pytest.fixture(autouse=True, scope="session")
 def _record_requested_routes() -> Iterator[None]:
     original = Transport.request
+    original_stream = Transport.stream
 
     async def recording(self: Transport, route: Any, **kwargs: Any) -> Any:
         REQUESTED.add(route.name)
         return await original(self, route, **kwargs)
 
+    def recording_stream(self: Transport, route: Any, **kwargs: Any) -> Any:
+        REQUESTED.add(route.name)
+        return original_stream(self, route, **kwargs)
+
     Transport.request = recording  # type: ignore[method-assign]
+    Transport.stream = recording_stream  # type: ignore[method-assign]
     try:
         yield
     finally:
         Transport.request = original  # type: ignore[method-assign]
+        Transport.stream = original_stream  # type: ignore[method-assign]
 
 
 def _whole_suite(config: pytest.Config) -> bool:

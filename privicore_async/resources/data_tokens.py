@@ -9,6 +9,7 @@ upstream and downstream hosts travel as ``?auth=`` and are redacted from every l
 from __future__ import annotations
 
 import base64
+import contextlib
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
 
@@ -187,18 +188,43 @@ class DataTokens(Resource):
         handle = self._client.tracker.track(command_id, kind="data_tokens.request_data")
         return DataRequest(request_id, handle)
 
-    async def download(self, link: str) -> bytes:
-        """``GET {downstream}/?auth={token}``: the stored wire bytes, exactly as sent.
+    @contextlib.asynccontextmanager
+    async def download_stream(
+        self, link: str, *, chunk_size: int = 64 * 1024
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        """``GET {downstream}/?auth={token}``: the stored wire bytes, chunk by chunk.
+
+        An async context manager yielding an async iterator of chunks (at most
+        ``chunk_size`` bytes each) as they arrive, so a payload of any size is read with
+        bounded memory::
+
+            async with client.data_tokens.download_stream(link) as chunks:
+                async for chunk in chunks:
+                    sink.write(chunk)
 
         ``link`` is a full download URL (used as is) or a bare downstream token (sent to the
         configured ``PrivicoreClient(downstream_url=...)``). The token works once, so the
-        request is never repeated after it may have reached the server.
+        request is never repeated after it may have reached the server; a 401 means it was
+        used or is unknown (``AuthenticationError``, the token redacted).
         """
         url, auth = _split_link("link", require_text("link", link, field="auth"))
-        response = await self._client.call(
-            "data_tokens.download", credential=auth, url=url, safe=False
-        )
-        return response.raw
+        require_int("chunk_size", chunk_size, minimum=1)
+        async with self._client.stream(
+            "data_tokens.download", credential=auth, url=url, safe=False, chunk_size=chunk_size
+        ) as chunks:
+            yield chunks
+
+    async def download(self, link: str) -> bytes:
+        """``GET {downstream}/?auth={token}``: the stored wire bytes, exactly as sent.
+
+        The whole body in memory: :meth:`download_stream` joined (same ``link`` rules, never
+        repeated). Use :meth:`download_stream` for large payloads.
+        """
+        parts = bytearray()
+        async with self.download_stream(link) as chunks:
+            async for chunk in chunks:
+                parts += chunk
+        return bytes(parts)
 
     async def configure_information_security_risk_meta(
         self, token: str | DataToken, *, timeout: float | None = None, **fields: Any

@@ -31,6 +31,7 @@ DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
 _NOT_BASE64 = "This value is not valid base64."
 _NOT_FOUND = "data_token.not_found"
+_CHUNK = 256 * 1024  # upstream bodies are read, downstream bodies written, this much at a time
 
 
 def _space_of(call: Call, temporary_token: str) -> DataSpace | None:
@@ -116,12 +117,17 @@ async def exchange(call: Call) -> web.StreamResponse:
 
 
 async def upload(call: Call) -> web.StreamResponse:
-    """Upstream ``POST /?auth=<stream>``: stores the raw body; the stream token works once."""
+    """Upstream ``POST /?auth=<stream>``: stores the raw body (read in chunks); the stream
+    token works once."""
     records = call.ctx.state.data_tokens
     space = records.streams.pop(call.request.query.get("auth", ""), None)
     if space is None or space.expired(time.time()):
         return unauthorized()
-    data = await call.request.read()
+    received = bytearray()
+    async for chunk in call.request.content.iter_chunked(_CHUNK):
+        received += chunk
+    data = bytes(received)
+    del received
     if not data:
         if space.stream is not None:
             records.streams[space.stream] = space  # nothing was used up
@@ -159,12 +165,21 @@ async def request_data(call: Call) -> web.StreamResponse:
 
 
 async def download(call: Call) -> web.StreamResponse:
-    """Downstream ``GET /?auth=<token>``: the stored bytes, once (401 after, or if unknown)."""
+    """Downstream ``GET /?auth=<token>``: the stored bytes written in chunks, once (401 after,
+    or if unknown)."""
     grant = call.ctx.state.data_tokens.downstream.get(call.request.query.get("auth", ""))
     if grant is None or grant.used:
         return unauthorized()
     grant.used = True
-    return web.Response(body=grant.data, content_type="application/octet-stream")
+    response = web.StreamResponse()
+    response.content_type = "application/octet-stream"
+    response.content_length = len(grant.data)
+    await response.prepare(call.request)
+    view = memoryview(grant.data)
+    for offset in range(0, len(view), _CHUNK):
+        await response.write(view[offset : offset + _CHUNK])
+    await response.write_eof()
+    return response
 
 
 async def configure_information_security_risk_meta(call: Call) -> web.StreamResponse:
