@@ -33,6 +33,8 @@ __all__ = [
 
 LISTENING = "privicore sandbox listening on"
 WS_LISTENING = "privicore sandbox websocket on"
+UPSTREAM_LISTENING = "privicore sandbox upstream on"
+DOWNSTREAM_LISTENING = "privicore sandbox downstream on"
 
 
 class SandboxProcess:
@@ -41,7 +43,8 @@ class SandboxProcess:
     :meth:`start` waits for the ``listening on URL`` line and returns the URL, then for the
     ``websocket on ws://...`` line (:attr:`ws_url`, the ack channel's port); :meth:`stop`
     sends SIGTERM, waits, and kills if needed. Use it as a context manager so the child is
-    stopped on any error, including KeyboardInterrupt.
+    stopped on any error, including KeyboardInterrupt. With ``data_urls=True`` it also passes
+    ``--print-data-urls`` and waits for :attr:`upstream_url` and :attr:`downstream_url`.
     """
 
     def __init__(
@@ -51,6 +54,7 @@ class SandboxProcess:
         jitter: float = 0.0,
         host: str = "127.0.0.1",
         startup_timeout: float = 30.0,
+        data_urls: bool = False,
     ) -> None:
         self.argv = [
             sys.executable,
@@ -66,10 +70,15 @@ class SandboxProcess:
             repr(jitter),
             "--print-ws-url",
         ]
+        if data_urls:
+            self.argv.append("--print-data-urls")
+        self.data_urls = data_urls
         self.startup_timeout = startup_timeout
         self.proc: subprocess.Popen[bytes] | None = None
         self.api_url: str | None = None
         self.ws_url: str | None = None
+        self.upstream_url: str | None = None
+        self.downstream_url: str | None = None
 
     def start(self) -> str:
         """Start the child and return its API URL (raises if it does not come up in time)."""
@@ -94,7 +103,14 @@ class SandboxProcess:
                 self.api_url = line[len(LISTENING) :].strip()
             elif line.startswith(WS_LISTENING):
                 self.ws_url = line[len(WS_LISTENING) :].strip()
-            if self.api_url is not None and self.ws_url is not None:
+            elif line.startswith(UPSTREAM_LISTENING):
+                self.upstream_url = line[len(UPSTREAM_LISTENING) :].strip()
+            elif line.startswith(DOWNSTREAM_LISTENING):
+                self.downstream_url = line[len(DOWNSTREAM_LISTENING) :].strip()
+            data_ready = not self.data_urls or (
+                self.upstream_url is not None and self.downstream_url is not None
+            )
+            if self.api_url is not None and self.ws_url is not None and data_ready:
                 return self.api_url
 
     def stop(self) -> int | None:

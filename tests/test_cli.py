@@ -74,9 +74,12 @@ def test_demo_settles_by_pushed_acks_unless_polling(capsys: pytest.CaptureFixtur
     out, _ = capsys.readouterr()
     assert "command outcomes: pushed acks (WebSocket)" in out
     assert "status requests per command: 0.00 (0 status requests for 21 sync commands)" in out
+    assert "vault: encrypted 360,000 bytes with AES-256-GCM" in out
+    assert "identical (sha256 match)" in out
     assert main(["demo", "--devices", "20", "--latency", "0.05", "--polling"]) == 0
     out, _ = capsys.readouterr()
     assert "command outcomes: status polling" in out
+    assert "vault: skipped (retrieving data needs the WebSocket" in out
     assert "status requests per command: 0.00" not in out
 
 

@@ -22,7 +22,8 @@ from .oauth import (
     OAuthGrant,
     OAuthTokens,
 )
-from .profile import AuthToken, QrToken
+from .profile import AuthToken, ProvisionedProfile, QrToken
+from .vault import StoredData, StoreMethod, StoreOutcome, StoreReport, StoreRequest
 from .voting import (
     Authenticator,
     Policy,
@@ -59,9 +60,15 @@ __all__ = [
     "Policy",
     "PolicyEvent",
     "PolicyTemplate",
+    "ProvisionedProfile",
     "QrToken",
     "QuorumStrategy",
     "StorageDevice",
+    "StoreMethod",
+    "StoreOutcome",
+    "StoreReport",
+    "StoreRequest",
+    "StoredData",
     "SyncOutcome",
     "SyncProgress",
     "SyncReport",

@@ -11,6 +11,7 @@ from .profile import Profile
 from .public_keys import PublicKeys
 from .storage import Storage
 from .utility import Utility
+from .vault import Vault
 from .voting import Voting
 
 __all__ = [
@@ -25,5 +26,6 @@ __all__ = [
     "PublicKeys",
     "Storage",
     "Utility",
+    "Vault",
     "Voting",
 ]

@@ -8,6 +8,8 @@ from ..commands import CommandHandle
 from ..errors import ProtocolError
 from ..models import AuthToken, QrToken, structure
 from ..models.converter import parse_datetime
+from ..models.profile import ProvisionedProfile
+from ..vault import KeyPair
 from ._base import Resource, require_int, require_text
 
 __all__ = ["Profile"]
@@ -30,6 +32,27 @@ class Profile(Resource):
         return await self._client.command(
             "profile.register", fields={"username": username, "password": password}, timeout=timeout
         )
+
+    async def provision(
+        self,
+        username: str,
+        password: str,
+        *,
+        key_pair: KeyPair | None = None,
+        timeout: float | None = None,
+    ) -> ProvisionedProfile:
+        """Create a ready profile: register → wait → authenticate → register a signed key → wait.
+
+        Runs wire reference §c1. The X25519 pair is generated locally unless ``key_pair`` is
+        given; only its signed public key is sent. The client then holds the new token.
+        Chains four endpoints.
+        """
+        pair = key_pair or KeyPair.generate()
+        await (await self.register(username, password, timeout=timeout)).wait(timeout)
+        token = await self.authenticate(username, password)
+        signed = pair.signed_public_key
+        await (await self._client.public_keys.register(signed, timeout=timeout)).wait(timeout)
+        return ProvisionedProfile(username, token, pair, signed)
 
     async def authenticate(
         self, username: str | None = None, password: str | None = None

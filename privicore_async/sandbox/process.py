@@ -3,7 +3,9 @@
 Benchmarks run it apart from the client so the server's work does not share the client's
 core. It prints one ``privicore sandbox listening on URL`` line (flushed, for a parent process
 to read), with ``--print-ws-url`` then one ``privicore sandbox websocket on ws://HOST:PORT`` line
-(the ack channel, on its own port), and serves until SIGINT or SIGTERM.
+(the ack channel, on its own port), with ``--print-data-urls`` then ``privicore sandbox upstream
+on http://...`` and ``privicore sandbox downstream on http://...`` (the data hosts), and serves
+until SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ __all__ = ["main", "parser", "serve"]
 
 LISTENING = "privicore sandbox listening on"
 WS_LISTENING = "privicore sandbox websocket on"
+UPSTREAM_LISTENING = "privicore sandbox upstream on"
+DOWNSTREAM_LISTENING = "privicore sandbox downstream on"
 
 
 async def serve(host: str = "127.0.0.1", port: int = 9009, **sandbox_kwargs: Any) -> None:
@@ -31,7 +35,9 @@ async def serve(host: str = "127.0.0.1", port: int = 9009, **sandbox_kwargs: Any
     await _run_until_signalled(Sandbox(host=host, port=port, **sandbox_kwargs))
 
 
-async def _run_until_signalled(sandbox: Sandbox, *, print_ws_url: bool = False) -> None:
+async def _run_until_signalled(
+    sandbox: Sandbox, *, print_ws_url: bool = False, print_data_urls: bool = False
+) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     handled: list[signal.Signals] = []
@@ -45,6 +51,9 @@ async def _run_until_signalled(sandbox: Sandbox, *, print_ws_url: bool = False) 
             print(f"{LISTENING} {sandbox.api_url}", flush=True)
             if print_ws_url:
                 print(f"{WS_LISTENING} {sandbox.ws_url}", flush=True)
+            if print_data_urls:
+                print(f"{UPSTREAM_LISTENING} {sandbox.upstream_url}", flush=True)
+                print(f"{DOWNSTREAM_LISTENING} {sandbox.downstream_url}", flush=True)
             await stop.wait()
     finally:
         for signum in handled:
@@ -73,6 +82,11 @@ def parser(prog: str = "python -m privicore_async.sandbox") -> argparse.Argument
         "--print-ws-url",
         action="store_true",
         help="also print a 'privicore sandbox websocket on ws://HOST:PORT' line",
+    )
+    p.add_argument(
+        "--print-data-urls",
+        action="store_true",
+        help="also print the upstream and downstream data hosts' 'http://HOST:PORT' lines",
     )
     faults = p.add_argument_group("fault injection (probabilities per request)")
     faults.add_argument("--error-rate", type=float, default=0.0)
@@ -121,7 +135,11 @@ def main(
     except ValueError as exc:
         parser(prog).error(str(exc))
     try:
-        asyncio.run(_run_until_signalled(sandbox, print_ws_url=args.print_ws_url))
+        asyncio.run(
+            _run_until_signalled(
+                sandbox, print_ws_url=args.print_ws_url, print_data_urls=args.print_data_urls
+            )
+        )
     except KeyboardInterrupt:
         pass
     except OSError as exc:  # the port is taken, the host is not local, ...

@@ -1,0 +1,372 @@
+"""``client.vault``: store and retrieve encrypted payloads of any size, one call each.
+
+Storing chains §c4: reserve token space → wait for it → temporary token → seal the data
+with the caller's :class:`~privicore_async.vault.DataKey` → exchange it (up to
+:data:`SMALL_LIMIT` plaintext bytes, as base64) or stream it to the upstream host (larger,
+encrypted chunk by chunk so memory stays flat) → configure-file-meta → the permanent token.
+
+Retrieving chains §c5: request-data → the ``X-DPT-CAB-REQUEST-ID`` message on the WebSocket
+(inline ciphertext, or a downstream link, after ``STREAM-READY`` when it comes) → decrypt.
+Privicore delivers data only that way, so retrieval needs the client's ``ws_url``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import builtins
+import contextlib
+import io
+import os
+import tempfile
+import time
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Iterator,
+)
+from pathlib import Path
+from typing import IO, Any, BinaryIO, cast
+
+from ..errors import InvalidArgumentError, PrivicoreError, ProtocolError, TransportError
+from ..models.vault import (
+    Source,
+    StoredData,
+    StoreMethod,
+    StoreOutcome,
+    StoreReport,
+    StoreRequest,
+)
+from ..vault import OVERHEAD, DataKey, StreamDecryptor, encrypt, encrypt_stream
+from ._base import Resource, require_text
+
+__all__ = ["CHUNK_SIZE", "SMALL_LIMIT", "Vault"]
+
+SMALL_LIMIT = 50_000
+"""Largest plaintext sent through exchange-data-for-token (the guides' ~50 KB); above: upload."""
+CHUNK_SIZE = 1 << 20
+"""Bytes read, encrypted, sent and written at a time."""
+STREAM_READY_WAIT = 5.0
+"""How long a streamed answer waits for its optional ``STREAM-READY`` before downloading."""
+
+ProgressCallback = Callable[[int, int], object]
+
+
+def _require_key(key: object) -> DataKey:
+    if not isinstance(key, DataKey):
+        raise InvalidArgumentError("key", f"must be a DataKey, not {type(key).__name__}")
+    return key
+
+
+async def _read_file(file: IO[bytes]) -> AsyncIterator[bytes]:
+    # Blocking reads go to a thread: a 200 MB file must not stall the event loop.
+    while chunk := await asyncio.to_thread(file.read, CHUNK_SIZE):
+        yield chunk
+
+
+async def _plaintext(source: Source) -> AsyncGenerator[bytes, None]:
+    """The source as chunks: bytes, a path (``str`` is a path), a binary file, async chunks."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+        for start in range(0, len(data), CHUNK_SIZE):
+            yield data[start : start + CHUNK_SIZE]
+    elif isinstance(source, str | os.PathLike):
+        file = await asyncio.to_thread(open, source, "rb")
+        try:
+            async for chunk in _read_file(file):
+                yield chunk
+        finally:
+            await asyncio.to_thread(file.close)
+    elif isinstance(source, io.IOBase) or hasattr(source, "read"):
+        async for chunk in _read_file(cast(IO[bytes], source)):
+            yield chunk
+    elif isinstance(source, AsyncIterable):
+        async for chunk in source:
+            if not isinstance(chunk, bytes | bytearray | memoryview):
+                raise InvalidArgumentError("data", "an async iterator must yield bytes")
+            yield bytes(chunk)
+    else:
+        raise InvalidArgumentError(
+            "data",
+            f"must be bytes, a path, a binary file or async bytes, not {type(source).__name__}",
+        )
+
+
+async def _chain(head: Iterable[bytes], rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    for chunk in head:
+        yield chunk
+    async for chunk in rest:
+        yield chunk
+
+
+def _extension(file_name: str, extension: str | None) -> str:
+    if extension is not None:
+        return require_text("extension", extension)
+    suffix = Path(file_name).suffix.lstrip(".")
+    return suffix or "bin"
+
+
+class Vault(Resource):
+    """``client.vault``."""
+
+    __slots__ = ()
+
+    # -- store ---------------------------------------------------------------------------------
+
+    async def store(
+        self,
+        data: Source,
+        key: DataKey,
+        *,
+        context: str,
+        file_name: str,
+        extension: str | None = None,
+        path: str = "/",
+        ttl: int | None = None,
+        timeout: float | None = None,
+    ) -> StoredData:
+        """Encrypt ``data`` with ``key`` and store it; returns the permanent token and size.
+
+        ``data``: bytes, a file path (``str`` or ``PathLike``), a binary file object or an
+        async iterator of bytes. Up to :data:`SMALL_LIMIT` plaintext bytes go through
+        exchange-data-for-token; more are encrypted and streamed to the upstream host chunk
+        by chunk (set ``PrivicoreClient(upstream_url=...)`` if the server hands out bare
+        stream tokens). ``extension`` defaults to the file name's suffix. ``ttl`` (minutes)
+        bounds the reservation; ``timeout`` each awaited command. Chains five endpoints.
+        """
+        key = _require_key(key)
+        require_text("context", context)
+        require_text("file_name", file_name, field="fileName")
+        require_text("path", path)
+        ext = _extension(file_name, extension)
+        tokens = self._client.data_tokens
+        source = _plaintext(data)
+        try:
+            head: builtins.list[bytes] = []
+            size = 0
+            async for chunk in source:
+                head.append(chunk)
+                size += len(chunk)
+                if size > SMALL_LIMIT:
+                    break
+            reserved = await tokens.reserve_token_space(context, ttl=ttl, timeout=timeout)
+            temporary = await tokens.retrieve_temporary_token(reserved, timeout=timeout)
+            if size <= SMALL_LIMIT:
+                method = StoreMethod.EXCHANGE
+                wire = encrypt(key, b"".join(head))
+                await (await tokens.exchange(temporary, wire, timeout=timeout)).wait(timeout)
+            else:
+                method = StoreMethod.UPLOAD
+                counted = _Counted(_chain(head, source))
+                await tokens.upload(temporary, encrypt_stream(key, counted))
+                size = counted.size
+        finally:
+            await source.aclose()
+        permanent = await tokens.configure_file_meta(
+            temporary, file_name=file_name, extension=ext, context=context, size=size, path=path
+        )
+        return StoredData(permanent, size, context, file_name, ext, path, method)
+
+    async def store_many(
+        self,
+        items: Iterable[StoreRequest],
+        *,
+        concurrency: int = 32,
+        on_progress: ProgressCallback | None = None,
+        timeout: float | None = None,
+    ) -> StoreReport:
+        """Store many payloads, ``concurrency`` at a time; one line per item, never raising
+        for one item's failure. ``on_progress(done, total)`` is called after each item.
+        """
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        requests = builtins.list(items)
+        outcomes: builtins.list[StoreOutcome | None] = [None] * len(requests)
+        work: Iterator[tuple[int, StoreRequest]] = iter(enumerate(requests))
+        done = 0
+        started = time.monotonic()
+
+        async def worker() -> None:
+            nonlocal done
+            for index, item in work:
+                try:
+                    stored = await self.store(
+                        item.data,
+                        item.key,
+                        context=item.context,
+                        file_name=item.file_name,
+                        extension=item.extension,
+                        path=item.path,
+                        ttl=item.ttl,
+                        timeout=timeout,
+                    )
+                    outcomes[index] = StoreOutcome(index, item.file_name, stored)
+                except (PrivicoreError, ValueError, OSError) as exc:
+                    outcomes[index] = StoreOutcome(index, item.file_name, None, exc)
+                done += 1
+                if on_progress is not None:
+                    on_progress(done, len(requests))
+
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(concurrency, len(requests))):
+                group.create_task(worker())
+        lines = tuple(line for line in outcomes if line is not None)
+        return StoreReport(lines, time.monotonic() - started)
+
+    # -- retrieve ------------------------------------------------------------------------------
+
+    async def retrieve(self, token: str, key: DataKey, *, timeout: float | None = 60.0) -> bytes:
+        """The plaintext behind a permanent token, decrypted and authenticated.
+
+        :class:`~privicore_async.errors.DecryptionError` for a wrong key or altered data.
+        Needs the client's ``ws_url``: the data arrives as a pushed message.
+        """
+        opener = StreamDecryptor(_require_key(key))
+        parts: builtins.list[bytes] = []
+        async with contextlib.aclosing(self._ciphertext(token, timeout)) as chunks:
+            async for chunk in chunks:
+                parts.append(opener.update(chunk))
+        parts.append(opener.finalize())
+        return b"".join(parts)
+
+    async def retrieve_to(
+        self,
+        token: str,
+        key: DataKey,
+        destination: str | os.PathLike[str] | BinaryIO,
+        *,
+        timeout: float | None = 60.0,
+    ) -> int:
+        """Decrypt the data behind ``token`` into a file path or binary file; returns its size.
+
+        Memory stays flat (one chunk at a time). The plaintext goes to a temporary file first
+        and reaches ``destination`` only once the GCM tag has been verified: on a
+        :class:`~privicore_async.errors.DecryptionError` (or any failure) nothing partial is
+        written there.
+        """
+        key = _require_key(key)
+        if isinstance(destination, str | os.PathLike):
+            target = Path(destination)
+            scratch = await asyncio.to_thread(
+                tempfile.NamedTemporaryFile,
+                mode="w+b",
+                dir=target.parent,
+                prefix=".privicore-",
+                delete=False,
+            )
+            try:
+                size = await self._decrypt_into(token, key, scratch, timeout)
+                await asyncio.to_thread(scratch.close)
+                await asyncio.to_thread(os.replace, scratch.name, target)
+            except BaseException:
+                await asyncio.to_thread(scratch.close)
+                await asyncio.to_thread(_unlink_quietly, scratch.name)
+                raise
+            return size
+        scratch_file = await asyncio.to_thread(tempfile.TemporaryFile)
+        try:
+            size = await self._decrypt_into(token, key, scratch_file, timeout)
+            await asyncio.to_thread(scratch_file.seek, 0)
+            async for chunk in _read_file(scratch_file):
+                await asyncio.to_thread(destination.write, chunk)
+        finally:
+            await asyncio.to_thread(scratch_file.close)
+        return size
+
+    async def _decrypt_into(
+        self, token: str, key: DataKey, file: IO[bytes], timeout: float | None
+    ) -> int:
+        opener = StreamDecryptor(key)
+        async with contextlib.aclosing(self._ciphertext(token, timeout)) as chunks:
+            async for chunk in chunks:
+                plain = opener.update(chunk)
+                if plain:
+                    await asyncio.to_thread(file.write, plain)
+        rest = opener.finalize()  # DecryptionError here: the caller discards the file
+        if rest:
+            await asyncio.to_thread(file.write, rest)
+        await asyncio.to_thread(file.flush)
+        return opener.size + len(rest)
+
+    async def _ciphertext(self, token: str, timeout: float | None) -> AsyncGenerator[bytes, None]:
+        """The stored wire bytes of ``token``, in chunks (inline or downloaded).
+
+        ``output_type`` is read both ways the sources disagree on (§a6): 0 with base64 that
+        decodes to an envelope is inline ciphertext, 0 with anything else is a status text
+        (keep waiting); 1 is a downstream link: a URL as is, else a token for
+        ``downstream_url`` (after ``STREAM-READY``, whose ``streamUrl`` wins, if it comes).
+        """
+        acks = self._client.acks
+        if acks is None:
+            raise PrivicoreError(
+                "retrieving data needs the WebSocket: create the client with ws_url= "
+                "(Privicore delivers data only as a pushed X-DPT-CAB-REQUEST-ID message)"
+            )
+        request = await self._client.data_tokens.request_data(token)
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def left() -> float | None:
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+        while True:
+            message = await acks.wait_request(request.request_id, timeout=left())
+            body = message.body
+            if message.output_type == 1 or (isinstance(body, str) and body.startswith("http")):
+                if not isinstance(body, str) or not body.strip():
+                    raise ProtocolError("data request: a streamed answer without a link")
+                link = body
+                if not body.startswith(("http://", "https://")):
+                    wait = (
+                        STREAM_READY_WAIT
+                        if deadline is None
+                        else min(STREAM_READY_WAIT, left() or 0)
+                    )
+                    with contextlib.suppress(TransportError):
+                        ready = await acks.wait_request(
+                            request.request_id, types=("STREAM-READY",), timeout=wait
+                        )
+                        link = ready.stream_url or body
+                async with self._client.data_tokens.download_stream(link) as chunks:
+                    async for chunk in chunks:
+                        yield chunk
+                return
+            inline = _inline_envelope(body)
+            if inline is not None:
+                yield inline
+                return
+            # output_type 0 with a status text (the official reading): more will follow
+
+
+def _inline_envelope(body: Any) -> bytes | None:
+    if not isinstance(body, str):
+        return None
+    try:
+        raw = base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw if len(raw) >= OVERHEAD else None
+
+
+def _unlink_quietly(name: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(name)
+
+
+class _Counted:
+    """Counts the plaintext bytes flowing to the encryptor (an async iterator's size)."""
+
+    def __init__(self, source: AsyncIterator[bytes]) -> None:
+        self._source = source
+        self.size = 0
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._count()
+
+    async def _count(self) -> AsyncIterator[bytes]:
+        async for chunk in self._source:
+            self.size += len(chunk)
+            yield chunk
