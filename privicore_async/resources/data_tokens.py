@@ -9,21 +9,26 @@ upstream and downstream hosts travel as ``?auth=`` and are redacted from every l
 from __future__ import annotations
 
 import base64
+import binascii
 import contextlib
-from collections.abc import AsyncIterable, AsyncIterator
+import time
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from typing import Any
 
 from yarl import URL
 
 from ..commands import CommandHandle
-from ..errors import InvalidArgumentError, ProtocolError
+from ..errors import InvalidArgumentError, PrivicoreError, ProtocolError, TransportError
 from ..models import DataRequest, DataToken, DataTokenPage, TemporaryToken, structure
 from ..models.converter import camel_case
+from ..vault import OVERHEAD
 from ..wire import extract_command_id, extract_request_id
 from ._base import Resource, require_int, require_text, require_token
 
 __all__ = ["DataTokens"]
 
+STREAM_READY_WAIT = 5.0
+"""How long a streamed answer waits for its optional ``STREAM-READY`` before downloading."""
 MIN_TTL = 1
 MAX_TTL = 60  # minutes; the probe's 300 was refused with a 422 and 5 works (§b row 23)
 _PLAIN_TYPES = (str, int, float, bool)
@@ -214,6 +219,62 @@ class DataTokens(Resource):
         ) as chunks:
             yield chunks
 
+    async def receive_data(
+        self, request: DataRequest | str | DataToken, *, timeout: float | None = 60.0
+    ) -> AsyncGenerator[bytes, None]:
+        """The stored wire bytes behind a data request, in chunks, as Privicore pushes them.
+
+        Pass the :class:`DataRequest` of :meth:`request_data`, or a permanent token (the
+        request is then made first). The answer is the ``X-DPT-CAB-REQUEST-ID`` message on
+        the client's WebSocket, so this needs ``ws_url`` (checked before anything is sent).
+        ``output_type`` is read both ways the sources disagree on (§a6): 0 with base64 that
+        decodes to an envelope is inline ciphertext, 0 with anything else a status text (keep
+        waiting); 1 a downstream link: a URL as is, else a token for ``downstream_url``
+        (after ``STREAM-READY``, whose ``streamUrl`` wins, if it comes). Decrypt with
+        :mod:`privicore_async.vault` (``client.vault.retrieve`` does both).
+        """
+        acks = self._client.acks
+        if acks is None:
+            raise PrivicoreError(
+                "retrieving data needs the WebSocket: create the client with ws_url= "
+                "(Privicore delivers data only as a pushed X-DPT-CAB-REQUEST-ID message)"
+            )
+        if not isinstance(request, DataRequest):
+            request = await self.request_data(request)
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def left() -> float | None:
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+        while True:
+            message = await acks.wait_request(request.request_id, timeout=left())
+            body = message.body
+            if message.output_type == 1 or (isinstance(body, str) and body.startswith("http")):
+                if not isinstance(body, str) or not body.strip():
+                    raise ProtocolError("data request: a streamed answer without a link")
+                link = body
+                if not body.startswith(("http://", "https://")):
+                    remaining = left()
+                    wait = (
+                        STREAM_READY_WAIT
+                        if remaining is None
+                        else min(STREAM_READY_WAIT, remaining)
+                    )
+                    with contextlib.suppress(TransportError):
+                        ready = await acks.wait_request(
+                            request.request_id, types=("STREAM-READY",), timeout=wait
+                        )
+                        link = ready.stream_url or body
+                async with self.download_stream(link) as chunks:
+                    async for chunk in chunks:
+                        yield chunk
+                return
+            inline = _inline_envelope(body)
+            if inline is not None:
+                yield inline
+                return
+            # output_type 0 with a status text (the official reading): more will follow
+
     async def download(self, link: str) -> bytes:
         """``GET {downstream}/?auth={token}``: the stored wire bytes, exactly as sent.
 
@@ -371,3 +432,14 @@ class DataTokens(Resource):
         return await self._client.command(
             "data_tokens.delete", fields={"token": value}, timeout=timeout
         )
+
+
+def _inline_envelope(body: Any) -> bytes | None:
+    """The ciphertext of an inline answer, or ``None`` if ``body`` is not base64 of one."""
+    if not isinstance(body, str):
+        return None
+    try:
+        raw = base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw if len(raw) >= OVERHEAD else None

@@ -13,8 +13,6 @@ Privicore delivers data only that way, so retrieval needs the client's ``ws_url`
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import builtins
 import contextlib
 import io
@@ -30,9 +28,9 @@ from collections.abc import (
     Iterator,
 )
 from pathlib import Path
-from typing import IO, Any, BinaryIO, cast
+from typing import IO, BinaryIO, cast
 
-from ..errors import InvalidArgumentError, PrivicoreError, ProtocolError, TransportError
+from ..errors import InvalidArgumentError, PrivicoreError
 from ..models.vault import (
     Source,
     StoredData,
@@ -41,7 +39,7 @@ from ..models.vault import (
     StoreReport,
     StoreRequest,
 )
-from ..vault import OVERHEAD, DataKey, StreamDecryptor, encrypt, encrypt_stream
+from ..vault import DataKey, StreamDecryptor, encrypt, encrypt_stream
 from ._base import Resource, require_text
 
 __all__ = ["CHUNK_SIZE", "SMALL_LIMIT", "Vault"]
@@ -50,8 +48,6 @@ SMALL_LIMIT = 50_000
 """Largest plaintext sent through exchange-data-for-token (the guides' ~50 KB); above: upload."""
 CHUNK_SIZE = 1 << 20
 """Bytes read, encrypted, sent and written at a time."""
-STREAM_READY_WAIT = 5.0
-"""How long a streamed answer waits for its optional ``STREAM-READY`` before downloading."""
 
 ProgressCallback = Callable[[int, int], object]
 
@@ -227,7 +223,9 @@ class Vault(Resource):
         """
         opener = StreamDecryptor(_require_key(key))
         parts: builtins.list[bytes] = []
-        async with contextlib.aclosing(self._ciphertext(token, timeout)) as chunks:
+        async with contextlib.aclosing(
+            self._client.data_tokens.receive_data(token, timeout=timeout)
+        ) as chunks:
             async for chunk in chunks:
                 parts.append(opener.update(chunk))
         parts.append(opener.finalize())
@@ -281,7 +279,9 @@ class Vault(Resource):
         self, token: str, key: DataKey, file: IO[bytes], timeout: float | None
     ) -> int:
         opener = StreamDecryptor(key)
-        async with contextlib.aclosing(self._ciphertext(token, timeout)) as chunks:
+        async with contextlib.aclosing(
+            self._client.data_tokens.receive_data(token, timeout=timeout)
+        ) as chunks:
             async for chunk in chunks:
                 plain = opener.update(chunk)
                 if plain:
@@ -291,64 +291,6 @@ class Vault(Resource):
             await asyncio.to_thread(file.write, rest)
         await asyncio.to_thread(file.flush)
         return opener.size + len(rest)
-
-    async def _ciphertext(self, token: str, timeout: float | None) -> AsyncGenerator[bytes, None]:
-        """The stored wire bytes of ``token``, in chunks (inline or downloaded).
-
-        ``output_type`` is read both ways the sources disagree on (§a6): 0 with base64 that
-        decodes to an envelope is inline ciphertext, 0 with anything else is a status text
-        (keep waiting); 1 is a downstream link: a URL as is, else a token for
-        ``downstream_url`` (after ``STREAM-READY``, whose ``streamUrl`` wins, if it comes).
-        """
-        acks = self._client.acks
-        if acks is None:
-            raise PrivicoreError(
-                "retrieving data needs the WebSocket: create the client with ws_url= "
-                "(Privicore delivers data only as a pushed X-DPT-CAB-REQUEST-ID message)"
-            )
-        request = await self._client.data_tokens.request_data(token)
-        deadline = None if timeout is None else time.monotonic() + timeout
-
-        def left() -> float | None:
-            return None if deadline is None else max(0.0, deadline - time.monotonic())
-
-        while True:
-            message = await acks.wait_request(request.request_id, timeout=left())
-            body = message.body
-            if message.output_type == 1 or (isinstance(body, str) and body.startswith("http")):
-                if not isinstance(body, str) or not body.strip():
-                    raise ProtocolError("data request: a streamed answer without a link")
-                link = body
-                if not body.startswith(("http://", "https://")):
-                    wait = (
-                        STREAM_READY_WAIT
-                        if deadline is None
-                        else min(STREAM_READY_WAIT, left() or 0)
-                    )
-                    with contextlib.suppress(TransportError):
-                        ready = await acks.wait_request(
-                            request.request_id, types=("STREAM-READY",), timeout=wait
-                        )
-                        link = ready.stream_url or body
-                async with self._client.data_tokens.download_stream(link) as chunks:
-                    async for chunk in chunks:
-                        yield chunk
-                return
-            inline = _inline_envelope(body)
-            if inline is not None:
-                yield inline
-                return
-            # output_type 0 with a status text (the official reading): more will follow
-
-
-def _inline_envelope(body: Any) -> bytes | None:
-    if not isinstance(body, str):
-        return None
-    try:
-        raw = base64.b64decode(body, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return raw if len(raw) >= OVERHEAD else None
 
 
 def _unlink_quietly(name: str) -> None:

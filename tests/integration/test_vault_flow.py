@@ -270,3 +270,15 @@ async def test_provision_registers_a_valid_signed_key(vault_sandbox: Sandbox) ->
         assert await client.public_keys.retrieve() == provisioned.signed_public_key
         assert provisioned.key_pair.private_hex() not in repr(provisioned)
         assert client.tokens.current == provisioned.token
+
+
+@pytest.mark.parametrize("size", [10, 200_000])
+async def test_receive_data_gives_the_stored_envelope(client: PrivicoreClient, size: int) -> None:
+    key = DataKey.generate()
+    data = os.urandom(size)
+    stored = await client.vault.store(data, key, context="c", file_name="r.bin")
+    request = await client.data_tokens.request_data(stored.token)
+    wire = b"".join([chunk async for chunk in client.data_tokens.receive_data(request)])
+    assert decrypt(key, wire) == data
+    by_token = client.data_tokens.receive_data(stored.token, timeout=10)
+    assert decrypt(key, b"".join([chunk async for chunk in by_token])) == data
