@@ -53,8 +53,8 @@ from typing import Any
 from _common import SandboxProcess, git_revision, machine_info, percentile
 
 from privicore_async import PrivicoreClient
-from privicore_async.models import StoreRequest
-from privicore_async.vault import DataKey
+from privicore_async.crypto import DataKey
+from privicore_async.results import StoreRequest
 
 SCRIPT = Path(__file__).resolve()
 RESULTS = SCRIPT.parent / "results" / "vault.json"

@@ -18,7 +18,6 @@ One task runs the connection; nothing is created per command or per message.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
@@ -27,23 +26,26 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 import aiohttp
-import attrs
 import backoff
 
 from . import errors
 from .models.profile import AuthToken
 from .transport import Transport
-from .wire import CommandStatus, StatusReading
+from .wire.status import CommandStatus, StatusReading
+from .wire.ws import (
+    REQUEST_ANSWER,
+    Ack,
+    JoinAnswer,
+    RequestMessage,
+    join_frame,
+    load_frame,
+    read_join_answer,
+    read_message,
+)
 
 __all__ = ["AckChannel", "AckSink", "RequestMessage", "TokenSource"]
 
 logger = logging.getLogger("privicore_async")
-
-COMMAND_ACK = "X-DPT-CAB-ID"
-REQUEST_ANSWER = "X-DPT-CAB-REQUEST-ID"
-STREAM_READY = "STREAM-READY"
-_REQUEST_TYPES = (REQUEST_ANSWER, STREAM_READY)
-_SETTLED = {2: CommandStatus.SUCCEEDED, 3: CommandStatus.REJECTED}
 
 
 class AckSink(Protocol):
@@ -70,21 +72,6 @@ class TokenSource(Protocol):
     async def recover(self, failed: str) -> bool:
         """Get a new token after ``failed`` was refused."""
         ...
-
-
-@attrs.frozen
-class RequestMessage:
-    """One ``X-DPT-CAB-REQUEST-ID`` or ``STREAM-READY`` message for a data request.
-
-    ``body`` may hold a downstream token or inline ciphertext, so it never shows in ``repr``.
-    """
-
-    type: str
-    request_id: str
-    output_type: int | None = None
-    body: Any = attrs.field(default=None, repr=False)
-    data_context: str | None = None
-    stream_url: str | None = attrs.field(default=None, repr=False)
 
 
 class _Mailbox:
@@ -291,25 +278,16 @@ class AckChannel:
         return current is not None and current.authorization_token != self._joined_token
 
     async def _join(self, ws: aiohttp.ClientWebSocketResponse, token: str) -> None:
-        correlation = str(uuid.uuid4())
-        await ws.send_json(
-            {
-                "action": "joinChannel",
-                "data": {"authorizationToken": token},
-                "correlationId": correlation,
-            }
-        )
+        await ws.send_str(join_frame(token, str(uuid.uuid4())))
         async with asyncio.timeout(self.join_timeout):
             while True:
                 message = await ws.receive()
                 if message.type is not aiohttp.WSMsgType.TEXT:
                     raise errors.TransportError("ack channel closed before the join was answered")
-                answer = _loads(message.data)
-                data = answer.get("data") if isinstance(answer, dict) else None
-                status = answer.get("status") if isinstance(answer, dict) else None
-                if status == 200 and isinstance(data, dict) and data.get("channelId"):
+                answer = read_join_answer(load_frame(message.data))
+                if answer is JoinAnswer.JOINED:
                     return
-                if status == 401:
+                if answer is JoinAnswer.REFUSED:
                     await self._tokens.recover(token)
                     raise errors.AuthenticationError(401, "the ack channel refused the token")
                 # anything else before the join ack (a keep-alive, say) is not for us
@@ -335,58 +313,31 @@ class AckChannel:
     # -- messages ------------------------------------------------------------------------------
 
     def _dispatch(self, text: str) -> None:
-        payload = _loads(text)
-        data = payload.get("data") if isinstance(payload, dict) else None
-        if not isinstance(data, dict):
-            return
-        kind = data.get("type")
-        if kind == COMMAND_ACK:
-            self._on_ack(data)
-        elif kind in _REQUEST_TYPES:
-            self._on_request_message(str(kind), data)
-        # other types (keep-alives, telemetry, the join ack) are not for us
+        message = read_message(load_frame(text))
+        if isinstance(message, Ack):
+            self._on_ack(message)
+        elif isinstance(message, RequestMessage):
+            self._on_request_message(message)
+        # other frames (keep-alives, telemetry, the join ack) are not for us
 
-    def _on_ack(self, data: dict[str, Any]) -> None:
-        command_id, code = data.get("id"), data.get("command_status")
-        status = _SETTLED.get(code) if isinstance(code, int) else None
-        if not isinstance(command_id, str) or status is None:
-            return  # 1 is progress; anything else cannot settle anything
-        body = data.get("body")
-        if not self._tracker.settle(command_id, status, body):
-            self._early_acks.put(command_id, StatusReading(status, body))
+    def _on_ack(self, ack: Ack) -> None:
+        if not ack.status.final:
+            return  # progress: only a settle ack can settle anything
+        if not self._tracker.settle(ack.command_id, ack.status, ack.body):
+            self._early_acks.put(ack.command_id, StatusReading(ack.status, ack.body))
 
     def take_early_ack(self, command_id: str) -> StatusReading | None:
         """An ack that arrived before its handle existed (removed from the buffer), if any."""
         reading = self._early_acks.take(command_id)
         return reading if isinstance(reading, StatusReading) else None
 
-    def _on_request_message(self, kind: str, data: dict[str, Any]) -> None:
-        request_id = data.get("id") or data.get("requestId")
-        if not isinstance(request_id, str):
-            return
-        output_type = data.get("output_type")
-        context = data.get("data_context")
-        stream_url = data.get("streamUrl")
-        message = RequestMessage(
-            kind,
-            request_id,
-            output_type if isinstance(output_type, int) else None,
-            data.get("body"),
-            context if isinstance(context, str) else None,
-            stream_url if isinstance(stream_url, str) else None,
-        )
+    def _on_request_message(self, message: RequestMessage) -> None:
+        request_id, kind = message.request_id, message.type
         for kinds, future in self._waiters.get(request_id, []):
             if kind in kinds and not future.done():
                 future.set_result(message)
                 return
         self._early_requests.put(request_id, message)
-
-
-def _loads(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
 
 
 def _describe(exc: BaseException) -> str:

@@ -23,8 +23,8 @@ from privicore_async.cli.demo import UNKNOWN_DEVICE, default_offline
 from privicore_async.cli.progress import ProgressLine
 from privicore_async.cli.summary import SUCCEEDS, DemoRun, summary_lines, unexpected
 from privicore_async.errors import TransportError
-from privicore_async.models import DeviceSyncOutcome, SyncOutcome, SyncReport
 from privicore_async.resources.devices import Devices
+from privicore_async.results import DeviceSyncOutcome, SyncOutcome, SyncReport
 from privicore_async.sandbox import Sandbox
 
 PRIVICORE = Path(sys.executable).parent / "privicore"

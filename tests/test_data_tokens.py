@@ -15,7 +15,8 @@ import pytest
 from wire_mock import API, all_calls, calls, form, headers, mock_http, raw_body
 
 from privicore_async import CommandStatus, PollPolicy, PrivicoreClient, RetryPolicy, errors
-from privicore_async.models import DataRequest, DataToken, DataTokenPage, TemporaryToken
+from privicore_async.models import DataToken, DataTokenPage, TemporaryToken
+from privicore_async.results import DataRequest
 
 TOKEN = "T-profile-token"
 UP = "http://upstream.test"

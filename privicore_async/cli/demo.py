@@ -21,10 +21,10 @@ from typing import TextIO
 import attrs
 
 from ..client import PrivicoreClient
+from ..crypto import DataKey
 from ..errors import PrivicoreError
-from ..models import SyncProgress, SyncReport
+from ..results import SyncProgress, SyncReport
 from ..sandbox import Sandbox
-from ..vault import DataKey
 from .progress import ProgressLine
 from .summary import SUCCEEDS, DemoRun, summary_lines
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import attrs
 
-from ..models import DeviceSyncOutcome, SyncOutcome, SyncReport
+from ..results import DeviceSyncOutcome, SyncOutcome, SyncReport
 
 __all__ = ["SUCCEEDS", "DemoRun", "summary_lines", "unexpected"]
 

@@ -1,29 +1,22 @@
 """attrs models of Privicore's answers, and the one cattrs converter that builds them."""
 
 from .converter import converter, structure, unstructure
-from .data_tokens import DataRequest, DataToken, DataTokenPage, PageMeta, TemporaryToken
+from .data_tokens import DataToken, DataTokenPage, PageMeta, TemporaryToken
 from .devices import (
     Device,
     DeviceConfiguration,
-    DeviceSyncOutcome,
     HealthStatus,
     StorageDevice,
-    SyncOutcome,
-    SyncProgress,
-    SyncReport,
 )
 from .directories import Directory, DirectoryDevice, DirectoryInvitation, DirectoryProfile
-from .keys import GeneratedKeyPair
 from .oauth import (
     AuthorizationCode,
-    AuthorizationRequest,
     OAuthAppConfiguration,
     OAuthApplication,
-    OAuthGrant,
     OAuthTokens,
 )
-from .profile import AuthToken, ProvisionedProfile, QrToken
-from .vault import StoredData, StoreMethod, StoreOutcome, StoreReport, StoreRequest
+from .profile import AuthToken, QrToken
+from .public_keys import GeneratedKeyPair
 from .voting import (
     Authenticator,
     Policy,
@@ -39,13 +32,10 @@ __all__ = [
     "AuthToken",
     "Authenticator",
     "AuthorizationCode",
-    "AuthorizationRequest",
-    "DataRequest",
     "DataToken",
     "DataTokenPage",
     "Device",
     "DeviceConfiguration",
-    "DeviceSyncOutcome",
     "Directory",
     "DirectoryDevice",
     "DirectoryInvitation",
@@ -54,24 +44,14 @@ __all__ = [
     "HealthStatus",
     "OAuthAppConfiguration",
     "OAuthApplication",
-    "OAuthGrant",
     "OAuthTokens",
     "PageMeta",
     "Policy",
     "PolicyEvent",
     "PolicyTemplate",
-    "ProvisionedProfile",
     "QrToken",
     "QuorumStrategy",
     "StorageDevice",
-    "StoreMethod",
-    "StoreOutcome",
-    "StoreReport",
-    "StoreRequest",
-    "StoredData",
-    "SyncOutcome",
-    "SyncProgress",
-    "SyncReport",
     "TemporaryToken",
     "VotingConfiguration",
     "VotingPool",

@@ -8,14 +8,11 @@ used, so they stay visible (a listing you cannot read would help nobody).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
-if TYPE_CHECKING:
-    from ..commands import CommandHandle
-
-__all__ = ["DataRequest", "DataToken", "DataTokenPage", "PageMeta", "TemporaryToken"]
+__all__ = ["DataToken", "DataTokenPage", "PageMeta", "TemporaryToken"]
 
 
 @attrs.frozen
@@ -62,16 +59,3 @@ class DataTokenPage:
     items: list[DataToken]
     meta: PageMeta | None = None
     extra: dict[str, Any] = attrs.field(factory=dict)
-
-
-@attrs.frozen
-class DataRequest:
-    """A started ``request-data``: the WebSocket correlator and the command it started.
-
-    ``request_id`` (header ``x-dpt-cab-request-id``) is the ``id`` of the
-    ``X-DPT-CAB-REQUEST-ID`` message that delivers the data; ``command_handle`` tracks the
-    ``x-dpt-cab-id`` command (already done with status ``ACCEPTED`` when there was none).
-    """
-
-    request_id: str
-    command_handle: CommandHandle

@@ -6,19 +6,14 @@ Client secrets, authorization codes, access and refresh tokens never show in a `
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
-if TYPE_CHECKING:
-    from ..commands import CommandHandle
-
 __all__ = [
     "AuthorizationCode",
-    "AuthorizationRequest",
     "OAuthAppConfiguration",
     "OAuthApplication",
-    "OAuthGrant",
     "OAuthTokens",
     "split_scopes",
 ]
@@ -138,36 +133,3 @@ class OAuthTokens:
             return False
         left = self.refresh_seconds_left(now)
         return left is None or left > 0
-
-
-@attrs.frozen
-class AuthorizationRequest:
-    """A started ``request-authorization-code`` command and the nonce it was sent with.
-
-    Await ``handle`` before :meth:`~privicore_async.resources.OAuth.retrieve_authorization_code`;
-    its ``command_id`` is the request ``id`` that call takes, and ``nonce`` must be echoed.
-    """
-
-    handle: CommandHandle
-    nonce: str = attrs.field(repr=False)
-    client_id: str
-    scopes: tuple[str, ...]
-
-    @property
-    def request_id(self) -> str | None:
-        """The command id, i.e. the ``id`` of retrieve-authorization-code."""
-        return self.handle.command_id
-
-
-@attrs.frozen
-class OAuthGrant:
-    """What :meth:`~privicore_async.resources.OAuth.authorize` produced: the application's
-    single-use configuration (with its client secret) and the first token pair."""
-
-    configuration: OAuthAppConfiguration
-    tokens: OAuthTokens
-
-    @property
-    def application_id(self) -> str | None:
-        """The application's id (the register command id)."""
-        return self.configuration.application_id

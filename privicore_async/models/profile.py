@@ -7,9 +7,7 @@ from typing import Any
 
 import attrs
 
-from ..vault import KeyPair
-
-__all__ = ["AuthToken", "ProvisionedProfile", "QrToken"]
+__all__ = ["AuthToken", "QrToken"]
 
 
 @attrs.frozen
@@ -41,17 +39,3 @@ class QrToken:
     qr_token: str | None = attrs.field(default=None, repr=False)
     expires_at: datetime | None = None
     extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
-
-
-@attrs.frozen
-class ProvisionedProfile:
-    """What :meth:`~privicore_async.resources.profile.Profile.provision` set up.
-
-    Keep ``key_pair`` (its private half never shows in ``repr``) and log in with the
-    username and password; the token is the one the client now uses.
-    """
-
-    username: str
-    token: AuthToken
-    key_pair: KeyPair
-    signed_public_key: str

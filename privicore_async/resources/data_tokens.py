@@ -18,10 +18,11 @@ from typing import Any
 from yarl import URL
 
 from ..commands import CommandHandle
+from ..crypto import OVERHEAD
 from ..errors import InvalidArgumentError, PrivicoreError, ProtocolError, TransportError
-from ..models import DataRequest, DataToken, DataTokenPage, TemporaryToken, structure
+from ..models import DataToken, DataTokenPage, TemporaryToken, structure
 from ..models.converter import camel_case
-from ..vault import OVERHEAD
+from ..results import DataRequest
 from ..wire import extract_command_id, extract_request_id
 from ._base import Resource, require_int, require_text, require_token
 

@@ -19,15 +19,14 @@ from ..commands import CommandHandle
 from ..errors import InvalidArgumentError, ProtocolError, ValidationError
 from ..models import (
     AuthorizationCode,
-    AuthorizationRequest,
     OAuthAppConfiguration,
     OAuthApplication,
-    OAuthGrant,
     OAuthTokens,
     structure,
 )
 from ..models.converter import list_items
 from ..models.oauth import split_scopes
+from ..results import AuthorizationRequest, OAuthGrant
 from ._base import Resource, require_text, require_token
 
 __all__ = ["OAuth"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..commands import CommandHandle
+from ..crypto import KeyPair
 from ..errors import ProtocolError
 from ..models import AuthToken, QrToken, structure
 from ..models.converter import parse_datetime
-from ..models.profile import ProvisionedProfile
-from ..vault import KeyPair
+from ..results import ProvisionedProfile
 from ._base import Resource, require_int, require_text
 
 __all__ = ["Profile"]

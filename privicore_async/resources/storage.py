@@ -10,14 +10,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 from ..commands import CommandHandle
 from ..errors import CommandRejected, CommandTimeout, PrivicoreError
-from ..models import (
-    DeviceSyncOutcome,
-    StorageDevice,
-    SyncOutcome,
-    SyncProgress,
-    SyncReport,
-    structure,
-)
+from ..models import StorageDevice, structure
+from ..results import DeviceSyncOutcome, SyncOutcome, SyncProgress, SyncReport
 from ._base import Resource, require_text
 
 __all__ = ["Storage"]

@@ -30,16 +30,9 @@ from collections.abc import (
 from pathlib import Path
 from typing import IO, BinaryIO, cast
 
+from ..crypto import DataKey, StreamDecryptor, encrypt, encrypt_stream
 from ..errors import InvalidArgumentError, PrivicoreError
-from ..models.vault import (
-    Source,
-    StoredData,
-    StoreMethod,
-    StoreOutcome,
-    StoreReport,
-    StoreRequest,
-)
-from ..vault import DataKey, StreamDecryptor, encrypt, encrypt_stream
+from ..results import Source, StoredData, StoreMethod, StoreOutcome, StoreReport, StoreRequest
 from ._base import Resource, require_text
 
 __all__ = ["CHUNK_SIZE", "SMALL_LIMIT", "Vault"]

@@ -28,6 +28,7 @@ from collections.abc import Callable
 
 import attrs
 
+from ..wire.status import STATUS_BY_CODE, STATUS_CODE, STATUS_WORD, CommandStatus
 from .stats import SandboxStats
 
 __all__ = [
@@ -52,21 +53,19 @@ _CLOCK_RESOLUTION = time.get_clock_info("monotonic").resolution
 class CommandState(enum.IntEnum):
     """A command's state; the values are the wire's ``command_status`` codes (§a5)."""
 
-    STARTED = 1
-    SUCCEEDED = 2
-    REJECTED = 3
+    STARTED = STATUS_CODE[CommandStatus.PENDING]
+    SUCCEEDED = STATUS_CODE[CommandStatus.SUCCEEDED]
+    REJECTED = STATUS_CODE[CommandStatus.REJECTED]
+
+    @property
+    def status(self) -> CommandStatus:
+        """The same state in the wire modules' terms."""
+        return STATUS_BY_CODE[self]
 
     @property
     def word(self) -> str:
         """The status word of the string/array answer shapes."""
-        return _WORDS[self]
-
-
-_WORDS = {
-    CommandState.STARTED: "started",
-    CommandState.SUCCEEDED: "succeeded",
-    CommandState.REJECTED: "rejected",
-}
+        return STATUS_WORD[self.status]
 
 
 @attrs.frozen

@@ -16,7 +16,7 @@ import attrs
 from .data_token_state import DataTokenRegistry
 from .directory_state import DirectoryRegistry
 from .engine import Command
-from .keys import generate_key_pair
+from .key_pairs import generate_key_pair
 from .oauth_state import OAuthRegistry
 from .voting_state import VotingRegistry
 

@@ -17,7 +17,6 @@ import asyncio
 import base64
 import heapq
 import itertools
-import json
 import random
 import time
 import uuid
@@ -27,8 +26,21 @@ from typing import Any, Literal
 import attrs
 from aiohttp import WSMsgType, web
 
+from ..wire.ws import (
+    JOIN_ACTION,
+    JOINED_MESSAGE,
+    KEEP_ALIVE_FRAME,
+    LEAVE_ACTION,
+    LEFT_MESSAGE,
+    ClientFrame,
+    ack_frame,
+    read_client_frame,
+    reply_frame,
+    request_frame,
+    stream_ready_frame,
+)
 from .data_token_state import DownstreamGrant
-from .engine import Command, CommandState
+from .engine import Command
 from .state import SandboxState
 
 __all__ = [
@@ -51,11 +63,8 @@ INLINE_LIMIT = 64 * 1024  # "auto": stored data up to this size is sent inline
 CLOSE_UNAUTHORIZED = 4401  # after a refused join
 CLOSE_RESTART = 1012  # ws_disconnect_all(): "service restart", clients should reconnect
 CLOSE_GOING_AWAY = 1001  # the sandbox is closing
-JOINED = "Successfully joined profile channel."
-LEFT = "Successfully left profile channel."
 _HEARTBEAT = 20.0  # seconds between server pings
 _CLOSE_TIMEOUT = 2.0  # seconds a closing handshake may take
-_KEEP_ALIVE = json.dumps({"data": {"type": "keep-alive"}})
 
 _Kind = Literal["ack", "request", "stream_ready", "keep_alive"]
 
@@ -303,17 +312,10 @@ class WsProxy:
             output_type, body = 1, grant.token
         else:
             output_type, body = 1, link
-        message = {
-            "type": "X-DPT-CAB-REQUEST-ID",
-            "id": request_id,
-            "output_type": output_type,
-            "body": body,
-            "data_context": announcement.context,
-        }
-        self._send(announcement.profile_id, json.dumps({"data": message}), "request")
+        text = request_frame(request_id, output_type, body, announcement.context)
+        self._send(announcement.profile_id, text, "request")
         if output == "token":
-            ready = {"type": "STREAM-READY", "id": request_id, "requestId": request_id}
-            text = json.dumps({"data": {**ready, "streamUrl": link}})
+            text = stream_ready_frame(request_id, link)
             self._send_later(
                 self._stream_ready_delay, announcement.profile_id, text, "stream_ready"
             )
@@ -371,7 +373,7 @@ class WsProxy:
             for command in self._pending.get(profile_id, {}).values():
                 self._send(profile_id, _ack_text(command), "ack")
             for client in clients:
-                client.outbox.put_nowait(_KEEP_ALIVE)
+                client.outbox.put_nowait(KEEP_ALIVE_FRAME)
             self._count("keep_alive", len(clients))
 
     # -- connections -----------------------------------------------------------------------
@@ -442,41 +444,31 @@ class WsProxy:
     def _reply(
         self, client: _Client, correlation: object, status: int, data: dict[str, Any]
     ) -> None:
-        answer: dict[str, Any] = {}
-        if correlation is not None:
-            answer["correlationId"] = correlation
-        answer["status"] = status
-        answer["data"] = data
-        client.outbox.put_nowait(json.dumps(answer))
+        client.outbox.put_nowait(reply_frame(correlation, status, data))
 
     def _receive(self, client: _Client, raw: str) -> None:
         if client.closing:
             return
-        try:
-            message = json.loads(raw)
-        except ValueError:
-            self._reply(client, None, 400, {"message": "Malformed JSON."})
+        frame = read_client_frame(raw)
+        if isinstance(frame, str):
+            self._reply(client, None, 400, {"message": frame})
             return
-        if not isinstance(message, dict):
-            self._reply(client, None, 400, {"message": "Expected a JSON object."})
-            return
-        correlation = message.get("correlationId")
-        action = message.get("action")
-        data = message.get("data")
-        if action == "joinChannel":
-            self._join(client, correlation, data)
-        elif action == "leaveChannel":
+        correlation, action = frame.correlation_id, frame.action
+        if action == JOIN_ACTION:
+            self._join(client, frame)
+        elif action == LEAVE_ACTION:
             self._leave(client, correlation)
         else:
             self._reply(client, correlation, 400, {"message": f"Unknown action: {action!r}."})
 
-    def _join(self, client: _Client, correlation: object, data: object) -> None:
+    def _join(self, client: _Client, frame: ClientFrame) -> None:
+        correlation = frame.correlation_id
         if client.join_tried:
             self._reply(client, correlation, 400, {"message": "This socket already joined."})
             return
         client.join_tried = True
-        value = data.get("authorizationToken") if isinstance(data, dict) else None
-        token = self._state.tokens.get(value) if isinstance(value, str) else None
+        value = frame.token
+        token = self._state.tokens.get(value) if value is not None else None
         refused = self._refuse_joins > 0
         if refused:
             self._refuse_joins -= 1
@@ -489,7 +481,9 @@ class WsProxy:
         client.profile_id = token.profile_id
         client.channel_id = str(uuid.uuid4())
         self._joined.setdefault(token.profile_id, set()).add(client)
-        self._reply(client, correlation, 200, {"channelId": client.channel_id, "message": JOINED})
+        self._reply(
+            client, correlation, 200, {"channelId": client.channel_id, "message": JOINED_MESSAGE}
+        )
 
     def _leave(self, client: _Client, correlation: object) -> None:
         channel_id = client.channel_id
@@ -498,15 +492,8 @@ class WsProxy:
             return
         self._forget(client)
         client.profile_id = None
-        self._reply(client, correlation, 200, {"channelId": channel_id, "message": LEFT})
+        self._reply(client, correlation, 200, {"channelId": channel_id, "message": LEFT_MESSAGE})
 
 
 def _ack_text(command: Command) -> str:
-    started = command.state is CommandState.STARTED
-    ack = {
-        "type": "X-DPT-CAB-ID",
-        "id": command.command_id,
-        "command_status": int(command.state),
-        "body": None if started else command.body,
-    }
-    return json.dumps({"data": ack})
+    return ack_frame(command.command_id, command.state.status, command.body)

@@ -7,7 +7,8 @@ import logging
 import pytest
 
 from privicore_async import PrivicoreClient, errors
-from privicore_async.models import OAuthApplication, OAuthGrant, OAuthTokens
+from privicore_async.models import OAuthApplication, OAuthTokens
+from privicore_async.results import OAuthGrant
 
 from .conftest import Provisioned
 

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from privicore_async import CommandStatus, errors
 from privicore_async.sandbox import Sandbox
-from privicore_async.sandbox.keys import signed_key_problem
+from privicore_async.sandbox.handlers.public_keys import signed_key_problem
 
 from .conftest import Provisioned, auth_requests, make_client
 

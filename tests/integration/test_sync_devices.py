@@ -10,7 +10,7 @@ import attrs
 import pytest
 
 from privicore_async import errors
-from privicore_async.models import SyncOutcome, SyncProgress
+from privicore_async.results import SyncOutcome, SyncProgress
 from privicore_async.sandbox.engine import CommandState
 
 from .conftest import Provisioned, eventually, onboard, onboard_storage

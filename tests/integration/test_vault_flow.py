@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from privicore_async import PrivicoreClient, errors
-from privicore_async.models import StoreMethod, StoreRequest
+from privicore_async.crypto import DataKey, decrypt, verify_signed_key
 from privicore_async.resources.vault import SMALL_LIMIT
+from privicore_async.results import StoreMethod, StoreRequest
 from privicore_async.sandbox import Sandbox
-from privicore_async.vault import DataKey, decrypt, verify_signed_key
 
 from .conftest import onboard_storage, unique_username
 

@@ -6,14 +6,29 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
+from ...wire.signed_key import KeyDefect, find_defect
 from ..answers import json_answer, not_found, validation_failed
 from ..call import Call, Handler
 from ..engine import Command, Outcome
-from ..keys import generate_key_pair, signed_key_problem
+from ..key_pairs import generate_key_pair
 
 __all__ = ["HANDLERS"]
 
 _FIELD = "publicKey"
+
+# The server's words for each defect (its validator's style).
+_PROBLEMS = {
+    KeyDefect.LENGTH: "This value should be exactly 200 hex characters.",
+    KeyDefect.NOT_HEX: "This value should be hexadecimal.",
+    KeyDefect.TAG: "This value has an unknown version tag.",
+    KeyDefect.DIGEST: "This value's hash does not verify.",
+}
+
+
+def signed_key_problem(value: str) -> str | None:
+    """Why ``value`` is not a signed key the server accepts, or ``None`` if it is one."""
+    defect = find_defect(value)
+    return None if defect is None else _PROBLEMS[defect]
 
 
 async def register(call: Call) -> web.StreamResponse:

@@ -1,4 +1,4 @@
-"""Sans-IO readers of Privicore's wire shapes (wire reference §a4, §a5, §a7, §a8).
+"""Sans-IO readers of Privicore's HTTP answers (wire reference §a4, §a5, §a7, §a8).
 
 Pure functions over already-decoded bodies and header mappings: no I/O and no aiohttp, so
 they are trivially testable and fuzzable. Every shape the reference lists is accepted; a value
@@ -7,24 +7,20 @@ it does not allow raises :class:`~privicore_async.errors.ProtocolError` naming t
 
 from __future__ import annotations
 
-import enum
 import json
 import math
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
-
-from .errors import ProtocolError
-from .models.converter import structure
-from .models.profile import AuthToken
+from ..errors import ProtocolError
+from ..models.converter import structure
+from ..models.profile import AuthToken
+from .status import StatusReading, status_from_word
 
 __all__ = [
     "AUTHORIZATION_HEADER",
     "COMMAND_ID_HEADER",
     "REQUEST_ID_HEADER",
-    "CommandStatus",
-    "StatusReading",
     "decode_body",
     "extract_command_id",
     "extract_request_id",
@@ -37,45 +33,6 @@ __all__ = [
 AUTHORIZATION_HEADER = "X-DPT-AUTHORIZATION"  # raw token, no "Bearer " prefix (§a2)
 COMMAND_ID_HEADER = "x-dpt-cab-id"
 REQUEST_ID_HEADER = "x-dpt-cab-request-id"
-
-
-class CommandStatus(enum.Enum):
-    """The state of a command as far as the client knows."""
-
-    PENDING = "pending"  # accepted, not settled
-    SUCCEEDED = "succeeded"
-    REJECTED = "rejected"
-    ACCEPTED = "accepted"  # 202 with no command id: nothing to track
-
-    @property
-    def final(self) -> bool:
-        """True for states that will not change any more."""
-        return self is not CommandStatus.PENDING
-
-
-# The synonyms of §a5's suggested normalisation; numeric codes are command_status values.
-_STATUS_WORDS: dict[str, CommandStatus] = {
-    "started": CommandStatus.PENDING,
-    "pending": CommandStatus.PENDING,
-    "processing": CommandStatus.PENDING,
-    "1": CommandStatus.PENDING,
-    "succeeded": CommandStatus.SUCCEEDED,
-    "success": CommandStatus.SUCCEEDED,
-    "completed": CommandStatus.SUCCEEDED,
-    "2": CommandStatus.SUCCEEDED,
-    "rejected": CommandStatus.REJECTED,
-    "failed": CommandStatus.REJECTED,
-    "error": CommandStatus.REJECTED,
-    "3": CommandStatus.REJECTED,
-}
-
-
-@attrs.frozen
-class StatusReading:
-    """One answer of the command-status endpoint: the state and the server's body (reason)."""
-
-    status: CommandStatus
-    body: Any = None
 
 
 def decode_body(raw: bytes, content_type: str | None = None) -> Any:
@@ -140,13 +97,6 @@ def extract_request_id(headers: Mapping[str, str]) -> str | None:
     return _header(headers, REQUEST_ID_HEADER)
 
 
-def _status_word(value: Any) -> CommandStatus:
-    key = str(value).strip().lower() if isinstance(value, str | int) else None
-    if isinstance(value, bool) or key is None or key not in _STATUS_WORDS:
-        raise ProtocolError(f"command status: unknown value {value!r:.80}")
-    return _STATUS_WORDS[key]
-
-
 def parse_command_status(body: Any) -> StatusReading:
     """Read a command-status answer in any shape of §a5.
 
@@ -160,9 +110,9 @@ def parse_command_status(body: Any) -> StatusReading:
     if isinstance(body, dict):
         for key in ("command_status", "commandStatus", "status"):
             if key in body:
-                return StatusReading(_status_word(body[key]), body.get("body"))
+                return StatusReading(status_from_word(body[key]), body.get("body"))
         raise ProtocolError(f"command status: no command_status in {body!r:.80}")
-    return StatusReading(_status_word(body))
+    return StatusReading(status_from_word(body))
 
 
 def _messages(value: Any) -> list[str]:

@@ -5,8 +5,9 @@ of wire reference §a9: ``IV (12 random bytes) || ciphertext || GCM tag (16)``, 
 data. The same bytes come out of :func:`encrypt` in one call or of :class:`StreamEncryptor`
 chunk by chunk, so payloads of any size need no more memory than one chunk.
 
-Profiles and devices register *signed* public keys (§a10): the tag ``31 42 05 00``, the
-32-byte X25519 public key and the BLAKE2b-512 digest of those 36 bytes, as 200 hex characters.
+Profiles and devices register *signed* public keys (§a10): :class:`KeyPair` gives its public
+half in that form; the format itself lives in :mod:`privicore_async.wire.signed_key` (shared
+with the sandbox) and its two functions are re-exported here.
 
 Pure functions and small classes, no I/O. Keys never show in a ``repr``.
 """
@@ -14,7 +15,6 @@ Pure functions and small classes, no I/O. Keys never show in a ``repr``.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 from collections.abc import AsyncIterable, AsyncIterator
 
@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.ciphers import (
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .errors import DecryptionError
+from .wire.signed_key import SIGNED_KEY_TAG, sign_public_key, verify_signed_key
 
 __all__ = [
     "IV_SIZE",
@@ -52,8 +53,6 @@ IV_SIZE = 12
 TAG_SIZE = 16
 OVERHEAD = IV_SIZE + TAG_SIZE
 KEY_SIZE = 32
-SIGNED_KEY_TAG = bytes.fromhex("31420500")
-_SIGNED_SIZE = len(SIGNED_KEY_TAG) + 32 + 64
 
 
 @attrs.frozen
@@ -206,35 +205,6 @@ async def decrypt_stream(key: DataKey, source: AsyncIterable[bytes]) -> AsyncIte
     rest = opener.finalize()
     if rest:
         yield rest
-
-
-# -- signed public keys (§a10) ---------------------------------------------------------------
-
-
-def sign_public_key(public_key: bytes) -> str:
-    """The 200-hex signed form of a 32-byte X25519 public key."""
-    if len(public_key) != 32:
-        raise ValueError("an X25519 public key is 32 bytes")
-    body = SIGNED_KEY_TAG + public_key
-    return (body + hashlib.blake2b(body, digest_size=64).digest()).hex()
-
-
-def verify_signed_key(signed: str) -> bytes:
-    """The public key inside a signed key; ``ValueError`` saying what is wrong with it."""
-    try:
-        raw = bytes.fromhex(signed)
-    except (ValueError, TypeError):
-        raise ValueError("a signed key is hex") from None
-    if len(raw) != _SIGNED_SIZE:
-        raise ValueError(
-            f"a signed key is {_SIGNED_SIZE} bytes ({_SIGNED_SIZE * 2} hex), got {len(raw)}"
-        )
-    body, digest = raw[:36], raw[36:]
-    if body[:4] != SIGNED_KEY_TAG:
-        raise ValueError(f"wrong version tag {body[:4].hex()} (expected {SIGNED_KEY_TAG.hex()})")
-    if not hmac.compare_digest(digest, hashlib.blake2b(body, digest_size=64).digest()):
-        raise ValueError("the BLAKE2b-512 digest does not match the key")
-    return body[4:]
 
 
 class KeyPair:

@@ -11,8 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from privicore_async.errors import DecryptionError, PrivicoreError
-from privicore_async.vault import (
+from privicore_async.crypto import (
     OVERHEAD,
     DataKey,
     KeyPair,
@@ -25,6 +24,7 @@ from privicore_async.vault import (
     sign_public_key,
     verify_signed_key,
 )
+from privicore_async.errors import DecryptionError, PrivicoreError
 
 VECTOR_KEY = DataKey(bytes(range(32)))
 VECTOR_IV = bytes(range(12))
