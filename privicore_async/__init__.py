@@ -15,7 +15,7 @@ from .commands import (
     as_completed,
     gather,
 )
-from .transport import RetryPolicy, Timeouts
+from .http import RetryPolicy, Timeouts
 
 __all__ = [
     "CommandHandle",

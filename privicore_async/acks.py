@@ -22,15 +22,13 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
-import aiohttp
-import backoff
-
 from . import errors
+from .http.retry import Action, Outcome, RequestKind, decide, jittered_waits
+from .http.sender import Failure, Sender, SendError, Socket
 from .models.profile import AuthToken
-from .transport import Transport
 from .wire.status import CommandStatus, StatusReading
 from .wire.ws import (
     REQUEST_ANSWER,
@@ -111,13 +109,21 @@ class _Mailbox:
         return sum(len(entries) for entries in self._items.values())
 
 
+class _JoinRefused(Exception):
+    """The server refused to join the channel with ``token`` (it stays out of messages)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__("the ack channel refused the token")
+        self.token = token
+
+
 class AckChannel:
     """One WebSocket per client, joined with the client's token; see the module docstring."""
 
     def __init__(
         self,
         url: str,
-        transport: Transport,
+        sender: Sender,
         tokens: TokenSource,
         tracker: AckSink,
         *,
@@ -129,7 +135,7 @@ class AckChannel:
         buffer_age: float = 60.0,
     ) -> None:
         self.url = url
-        self._transport = transport
+        self._sender = sender
         self._tokens = tokens
         self._tracker = tracker
         self.heartbeat = heartbeat
@@ -139,7 +145,7 @@ class AckChannel:
         self._early_requests = _Mailbox(buffer_size, buffer_age)
         self._waiters: dict[str, list[tuple[tuple[str, ...], asyncio.Future[RequestMessage]]]] = {}
         self._task: asyncio.Task[None] | None = None
-        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._socket: Socket | None = None
         self._joined = asyncio.Event()
         self._joined_token: str | None = None
         self._closing: set[asyncio.Task[Any]] = set()
@@ -186,8 +192,8 @@ class AckChannel:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        if self._ws is not None and not self._ws.closed:
-            await self._ws.close()
+        if self._socket is not None and not self._socket.closed:
+            await self._socket.close()
         for waiters in self._waiters.values():
             for _, future in waiters:
                 future.cancel()
@@ -231,65 +237,76 @@ class AckChannel:
     # -- the connection --------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        waits = None
+        waits: Iterator[float] | None = None
         while not self._closed:
-            rejoin = False
+            outcome, rejoin, refused = Outcome(failure=Failure.LOST), False, None
             try:
                 rejoin = await self._connect_once()
             except asyncio.CancelledError:
                 raise
-            except (aiohttp.ClientError, TimeoutError, OSError, errors.PrivicoreError) as exc:
+            except _JoinRefused as exc:
+                outcome, refused = Outcome(status=401), exc.token
+                logger.info("ack channel: the join was refused (401)")
+            except SendError as exc:
+                outcome = Outcome(failure=exc.failure)
+                logger.info("ack channel: %s", exc.detail)
+            except (TimeoutError, OSError, errors.PrivicoreError) as exc:
                 logger.info("ack channel: %s", _describe(exc))
             except Exception:  # a bug must not end the channel silently
                 logger.exception("ack channel: unexpected error")
             finally:
-                self._ws = None
+                self._socket = None
                 self._set_joined(False)
             if self._closed:
                 break
             if rejoin:
                 waits = None  # a deliberate re-join (new token): no back-off
                 continue
+            action = decide(RequestKind.SOCKET, outcome, can_reauth=refused is not None)
+            if action is Action.GIVE_UP:
+                logger.warning("ack channel: %s cannot be opened; polling only", self.url)
+                return
+            if action is Action.REAUTH and refused is not None:
+                await self._recover(refused)
             if waits is None:
-                initial, maximum = self._reconnect
-                waits = backoff.expo(base=2, factor=initial, max_value=maximum)
-                next(waits)  # backoff's generators yield once before the first value
-            delay = backoff.full_jitter(next(waits))
+                waits = jittered_waits(*self._reconnect)
+            delay = next(waits)
             logger.info("ack channel: reconnecting in %.2fs", delay)
             await asyncio.sleep(delay)
+
+    async def _recover(self, refused: str) -> None:
+        try:
+            await self._tokens.recover(refused)
+        except errors.PrivicoreError as exc:  # polling goes on; the next join tries again
+            logger.info("ack channel: no fresh token: %s", _describe(exc))
 
     async def _connect_once(self) -> bool:
         """One connection: connect, join, dispatch until it closes. True = re-join at once."""
         token = await self._tokens.token()
-        session = self._transport.session()
-        async with session.ws_connect(self.url, heartbeat=self.heartbeat) as ws:
-            self._ws = ws
-            await self._join(ws, token)
+        async with self._sender.connect(self.url, heartbeat=self.heartbeat) as socket:
+            self._socket = socket
+            await self._join(socket, token)
             self._joined_token = token
             self.joins += 1
             self._set_joined(True)
             logger.info("ack channel joined")
-            async for message in ws:
-                if message.type is aiohttp.WSMsgType.TEXT:
-                    self._dispatch(message.data)
-                elif message.type is aiohttp.WSMsgType.ERROR:
-                    break
+            while (text := await socket.receive_text()) is not None:
+                self._dispatch(text)
         current = self._tokens.current
         return current is not None and current.authorization_token != self._joined_token
 
-    async def _join(self, ws: aiohttp.ClientWebSocketResponse, token: str) -> None:
-        await ws.send_str(join_frame(token, str(uuid.uuid4())))
+    async def _join(self, socket: Socket, token: str) -> None:
+        await socket.send_text(join_frame(token, str(uuid.uuid4())))
         async with asyncio.timeout(self.join_timeout):
             while True:
-                message = await ws.receive()
-                if message.type is not aiohttp.WSMsgType.TEXT:
+                text = await socket.receive_text()
+                if text is None:
                     raise errors.TransportError("ack channel closed before the join was answered")
-                answer = read_join_answer(load_frame(message.data))
+                answer = read_join_answer(load_frame(text))
                 if answer is JoinAnswer.JOINED:
                     return
                 if answer is JoinAnswer.REFUSED:
-                    await self._tokens.recover(token)
-                    raise errors.AuthenticationError(401, "the ack channel refused the token")
+                    raise _JoinRefused(token)
                 # anything else before the join ack (a keep-alive, say) is not for us
 
     def _set_joined(self, joined: bool) -> None:
@@ -303,10 +320,10 @@ class AckChannel:
 
     def token_changed(self, token: AuthToken) -> None:
         """A refreshed token: join again with it (one channel per connection)."""
-        ws = self._ws
-        if ws is None or ws.closed or token.authorization_token == self._joined_token:
+        socket = self._socket
+        if socket is None or socket.closed or token.authorization_token == self._joined_token:
             return
-        task = asyncio.get_running_loop().create_task(ws.close())
+        task = asyncio.get_running_loop().create_task(socket.close())
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 

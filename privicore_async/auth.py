@@ -13,9 +13,10 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from . import errors
+from .http.retry import Action, RequestKind, decide, outcome_of
+from .http.transport import Transport, WireResponse
 from .models.profile import AuthToken
 from .routes import RouteTable
-from .transport import Transport, WireResponse
 from .wire import parse_token
 
 __all__ = ["TokenKeeper"]
@@ -174,10 +175,13 @@ class TokenKeeper:
             try:
                 return await self.reauthorize(stale.authorization_token, self.reauthorize_ttl)
             except errors.PrivicoreError as exc:
-                if not self.can_authenticate:
+                action = decide(
+                    RequestKind.RENEWAL, outcome_of(exc), can_reauth=self.can_authenticate
+                )
+                if action is not Action.REAUTH:
                     raise
                 logger.info("reauthorize failed (%s); authenticating again", type(exc).__name__)
-                return await self.authenticate(*self._credentials())
+            return await self.authenticate(*self._credentials())
 
         return await self._single_flight(stale, renew)
 

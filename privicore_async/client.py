@@ -10,10 +10,13 @@ from typing import Any, Self, Unpack
 
 import aiohttp
 
-from . import errors
 from .acks import AckChannel
 from .auth import TokenKeeper
 from .commands import CommandHandle, CommandTracker, HttpStatusSource, PollPolicy
+from .http.aiohttp_sender import AiohttpSender
+from .http.retry import RetryPolicy
+from .http.sender import Sender, Timeouts
+from .http.transport import CallParts, Credential, Transport, WireResponse
 from .resources import (
     Authenticators,
     Commands,
@@ -29,8 +32,7 @@ from .resources import (
     Vault,
     Voting,
 )
-from .routes import ALTERNATIVES, ROUTES, Auth, Host, Route
-from .transport import CallParts, Credential, RetryPolicy, Timeouts, Transport, WireResponse
+from .routes import ROUTES, Auth, Host, Route
 from .wire import StatusReading, extract_command_id
 
 __all__ = ["PrivicoreClient"]
@@ -52,7 +54,9 @@ class PrivicoreClient:
     With a username and password the client authenticates on first use, reauthorizes before
     the token expires, and after a 401 authenticates once and replays the call once.
     ``session`` lets you bring your own ``aiohttp.ClientSession``; the client then never
-    closes it. ``routes`` corrects endpoint paths (see :mod:`privicore_async.routes`).
+    closes it. ``sender`` replaces the HTTP layer's bottom (e.g. a
+    :class:`~privicore_async.http.MemorySender` in tests). ``routes`` corrects endpoint
+    paths (see :mod:`privicore_async.routes`).
     """
 
     def __init__(
@@ -64,6 +68,7 @@ class PrivicoreClient:
         password: str | None = None,
         token: str | None = None,
         session: aiohttp.ClientSession | None = None,
+        sender: Sender | None = None,
         poll: PollPolicy | None = None,
         retry: RetryPolicy | None = None,
         timeouts: Timeouts | None = None,
@@ -83,12 +88,16 @@ class PrivicoreClient:
         self.api_url = api_url.rstrip("/")
         self.ws_url = ws_url or env.get("PRIVICORE_WS_URL") or None
         self.routes = ROUTES.with_overrides(routes)
+        if sender is None:
+            sender = AiohttpSender(session=session, max_connections=max_connections)
+        elif session is not None:
+            raise ValueError("give a session or a sender, not both")
         self.transport = Transport(
+            sender,
             {Host.API: self.api_url, Host.UPSTREAM: upstream_url, Host.DOWNSTREAM: downstream_url},
-            session=session,
+            routes=self.routes,
             retry=retry,
             timeouts=timeouts,
-            max_connections=max_connections,
         )
         self._status_source = HttpStatusSource(
             self.transport, self.routes["utility.command_status"]
@@ -120,7 +129,7 @@ class PrivicoreClient:
         self.acks: AckChannel | None = None
         """The WebSocket ack channel when ``ws_url`` is set (``None`` = polling only)."""
         if self.ws_url:
-            self.acks = AckChannel(self.ws_url, self.transport, self.tokens, self.tracker)
+            self.acks = AckChannel(self.ws_url, sender, self.tokens, self.tracker)
             self.tracker.early = self.acks.take_early_ack
             self.tokens.on_change(self.acks.token_changed)
         self._closed = False
@@ -161,32 +170,18 @@ class PrivicoreClient:
     # -- the one request function the resources use --------------------------------------------
 
     async def call(
-        self,
-        name: str,
-        *,
-        credential: Credential = None,
-        alternative: bool = False,
-        **parts: Unpack[CallParts],
+        self, name: str, *, credential: Credential = None, **parts: Unpack[CallParts]
     ) -> WireResponse:
         """Send the call of route ``name`` with the right credential; returns the answer.
 
-        ``parts`` are those of :class:`~privicore_async.transport.CallParts` (path values,
-        fields, raw content, a full URL, ``safe``). For token routes the client's token is
-        used, and a 401 leads to one re-authentication and one replay (a second 401 is
-        raised). ``alternative`` uses the documented second-choice route
-        (:data:`privicore_async.routes.ALTERNATIVES`).
+        ``parts`` are those of :class:`~privicore_async.http.transport.CallParts` (path values,
+        fields, raw content, a full URL, ``safe``). Token routes use the client's token; the
+        transport recovers per its retry table (one re-authentication and one replay after a
+        401, the documented alternative of a route, retries of what is safe to repeat).
         """
-        route = ALTERNATIVES[name] if alternative else self.routes[name]
-        if route.auth is not Auth.TOKEN or credential is not None:
-            return await self.transport.request(route, credential=credential, **parts)
-        token = await self.tokens.token()
-        try:
-            return await self.transport.request(route, credential=token, **parts)
-        except errors.AuthenticationError:
-            # A 401 means the server did not act on the call, so replaying it is safe.
-            if not await self.tokens.recover(token):
-                raise
-        return await self.transport.request(route, credential=await self.tokens.token(), **parts)
+        return await self.transport.request(
+            self.routes[name], credential=credential, tokens=self.tokens, **parts
+        )
 
     @contextlib.asynccontextmanager
     async def stream(
@@ -199,32 +194,17 @@ class PrivicoreClient:
     ) -> AsyncIterator[AsyncIterator[bytes]]:
         """Like :meth:`call`, but yields the answer's body in chunks as it arrives.
 
-        An async context manager (see :meth:`~privicore_async.transport.Transport.stream`):
-        nothing is retried once the request may have reached the server. For token routes a
-        401 at the start leads to one re-authentication and one replay, as in :meth:`call`.
+        An async context manager (see :meth:`~privicore_async.http.transport.Transport.stream`):
+        nothing is retried once the request may have reached the server.
         """
-        route = self.routes[name]
-        async with contextlib.AsyncExitStack() as stack:
-            if route.auth is not Auth.TOKEN or credential is not None:
-                opened = self.transport.stream(
-                    route, credential=credential, chunk_size=chunk_size, **parts
-                )
-                yield await stack.enter_async_context(opened)
-                return
-            token = await self.tokens.token()
-            try:
-                opened = self.transport.stream(
-                    route, credential=token, chunk_size=chunk_size, **parts
-                )
-                chunks = await stack.enter_async_context(opened)
-            except errors.AuthenticationError:
-                # A 401 means the server did not act on the call, so replaying it is safe.
-                if not await self.tokens.recover(token):
-                    raise
-                opened = self.transport.stream(
-                    route, credential=await self.tokens.token(), chunk_size=chunk_size, **parts
-                )
-                chunks = await stack.enter_async_context(opened)
+        opened = self.transport.stream(
+            self.routes[name],
+            credential=credential,
+            tokens=self.tokens,
+            chunk_size=chunk_size,
+            **parts,
+        )
+        async with opened as chunks:
             yield chunks
 
     async def command(

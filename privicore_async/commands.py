@@ -37,8 +37,9 @@ import attrs
 import backoff
 
 from . import errors
-from .routes import Encoding, Route
-from .transport import Transport
+from .http.retry import Action, RequestKind, decide, outcome_of
+from .http.transport import Transport
+from .routes import Route
 from .wire import CommandStatus, StatusReading, parse_command_status
 
 __all__ = [
@@ -103,11 +104,7 @@ class StatusSource(Protocol):
 
 
 class HttpStatusSource:
-    """Reads ``/request-status/{id}``: ``POST`` with body ``{}``, switching to ``GET`` on 405.
-
-    The switch is remembered for the client: a server that refuses POST once refuses it always.
-    Requests are single attempts; the tracker reschedules failures itself.
-    """
+    """Reads ``/request-status/{id}`` through the transport (which knows its GET alternative)."""
 
     def __init__(self, transport: Transport, route: Route) -> None:
         self._transport = transport
@@ -116,26 +113,20 @@ class HttpStatusSource:
     @property
     def method(self) -> str:
         """The method in use now (``POST`` until a 405 said otherwise)."""
-        return self._route.method
+        return self._transport.route_in_use(self._route).method
 
     async def fetch(self, command_id: str, *, retry: bool = False) -> StatusReading:
-        """One status read of ``command_id``."""
-        try:
-            response = await self._transport.request(
-                self._route, path={"commandId": command_id}, safe=True, retry=retry
-            )
-        except errors.APIError as exc:
-            if exc.status != 405 or self._route.method == "GET":
-                raise
-            logger.info("status endpoint refused POST (405); switching to GET for this client")
-            self._route = attrs.evolve(self._route, method="GET", encoding=Encoding.NONE)
-            response = await self._transport.request(
-                self._route, path={"commandId": command_id}, safe=True, retry=retry
-            )
+        """One status read of ``command_id``: a single attempt, or with retries if ``retry``."""
+        response = await self._transport.request(
+            self._route,
+            path={"commandId": command_id},
+            kind=RequestKind.READ if retry else RequestKind.STATUS_READ,
+        )
         try:
             return parse_command_status(response.body)
         except errors.ProtocolError as exc:
-            raise errors.ProtocolError(f"command {command_id}: {exc}") from None
+            problem = errors.ProtocolError(f"command {command_id}: {exc}")
+        raise problem
 
 
 _Callback = Callable[["CommandHandle"], object]
@@ -640,25 +631,10 @@ class CommandTracker:
                 reading = await self._source.fetch(handle.command_id)
             finally:
                 handle.polls += 1
-        except errors.NotFoundError:
-            if handle._age < self.policy.not_found_grace:
-                self._reschedule(handle)
-            else:
-                handle._finish(
-                    error=errors.CommandNotFound(handle.command_id, self.policy.not_found_grace)
-                )
-        except errors.RateLimitError as exc:
-            pause = exc.retry_after if exc.retry_after is not None else self.policy.max_interval
-            self._paused_until = max(self._paused_until, time.monotonic() + pause)
-            logger.info("status polling paused for %.2fs (429)", pause)
-            self._reschedule(handle)
-        except (errors.TransportError, errors.ServerError) as exc:
-            logger.info("status of %s unreadable for now: %s", handle.command_id, exc)
-            self._reschedule(handle)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # anything else would leave the handle hanging forever
-            handle._finish(error=exc)
+        except Exception as exc:
+            self._failed_read(handle, exc)
         else:
             if reading.status.final:
                 self._learn(handle)
@@ -666,6 +642,29 @@ class CommandTracker:
             else:
                 handle._pending_age = handle._age
                 self._reschedule(handle)
+
+    def _failed_read(self, handle: CommandHandle, exc: Exception) -> None:
+        """Do what the retry table says about a status read that failed."""
+        known = isinstance(exc, errors.APIError | errors.TransportError)
+        action = decide(RequestKind.STATUS_READ, outcome_of(exc)) if known else Action.GIVE_UP
+        if action is Action.NOT_YET and handle._age < self.policy.not_found_grace:
+            self._reschedule(handle)
+        elif action is Action.NOT_YET:
+            assert handle.command_id is not None
+            handle._finish(
+                error=errors.CommandNotFound(handle.command_id, self.policy.not_found_grace)
+            )
+        elif action is Action.PAUSE:
+            retry_after = exc.retry_after if isinstance(exc, errors.RateLimitError) else None
+            pause = self.policy.max_interval if retry_after is None else retry_after
+            self._paused_until = max(self._paused_until, time.monotonic() + pause)
+            logger.info("status polling paused for %.2fs (429)", pause)
+            self._reschedule(handle)
+        elif action is Action.LATER:
+            logger.info("status of %s unreadable for now: %s", handle.command_id, exc)
+            self._reschedule(handle)
+        else:  # anything else would leave the handle hanging forever
+            handle._finish(error=exc)
 
     def _reschedule(self, handle: CommandHandle) -> None:
         if handle.done() or self._closed:

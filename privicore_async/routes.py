@@ -22,6 +22,7 @@ import attrs
 
 __all__ = [
     "ALTERNATIVES",
+    "Alternative",
     "ROUTES",
     "Auth",
     "Encoding",
@@ -1248,13 +1249,27 @@ _ROWS: tuple[Route, ...] = (
 del R, P, PATH, FORM, JSON, QUERY
 
 
+@attrs.frozen
+class Alternative:
+    """A documented second choice for a route, tried once when the first answers ``on``."""
+
+    route: Route
+    on: frozenset[int]
+
+
 class RouteTable(Mapping[str, Route]):
-    """An immutable name → :class:`Route` mapping, with user corrections applied."""
+    """An immutable name → :class:`Route` mapping, with user corrections applied.
 
-    __slots__ = ("_routes",)
+    It also knows each route's documented :class:`Alternative` (wire reference §b2).
+    """
 
-    def __init__(self, routes: Mapping[str, Route]) -> None:
+    __slots__ = ("_alternatives", "_routes")
+
+    def __init__(
+        self, routes: Mapping[str, Route], alternatives: Mapping[str, Alternative] | None = None
+    ) -> None:
         self._routes = dict(routes)
+        self._alternatives = dict(alternatives or {})
 
     def __getitem__(self, name: str) -> Route:
         return self._routes[name]
@@ -1264,6 +1279,10 @@ class RouteTable(Mapping[str, Route]):
 
     def __len__(self) -> int:
         return len(self._routes)
+
+    def alternative(self, name: str) -> Alternative | None:
+        """The documented second choice for route ``name``, if it has one."""
+        return self._alternatives.get(name)
 
     def with_overrides(
         self, overrides: Mapping[str, tuple[str, str] | str | Route] | None
@@ -1294,25 +1313,37 @@ class RouteTable(Mapping[str, Route]):
                     f"routes: path for {name!r} must keep the parameters {old.path_params}"
                 )
             routes[name] = new
-        return RouteTable(routes)
+        return RouteTable(routes, self._alternatives)
 
 
-ROUTES = RouteTable({route.name: route for route in _ROWS})
-"""The 86 seed endpoints, by name."""
+_BY_NAME = {route.name: route for route in _ROWS}
 
-ALTERNATIVES: Mapping[str, Route] = {
-    # The seed TOC and the official page say GET; the probe (corrected live) uses POST.
-    "utility.command_status": attrs.evolve(
-        ROUTES["utility.command_status"], method="GET", encoding=Encoding.NONE, evidence="seed"
+ALTERNATIVES: Mapping[str, Alternative] = {
+    # The seed TOC and the official page say GET; the probe (corrected live) uses POST. A 404
+    # from the status endpoint means "no such command (yet)", so only a 405 switches.
+    "utility.command_status": Alternative(
+        attrs.evolve(
+            _BY_NAME["utility.command_status"],
+            method="GET",
+            encoding=Encoding.NONE,
+            evidence="seed",
+        ),
+        on=frozenset({405}),
     ),
     # The official page documents this GET; the probe uses POST download-device-configuration.
-    "devices.retrieve_configuration": attrs.evolve(
-        ROUTES["devices.retrieve_configuration"],
-        method="GET",
-        path="/device/retrieve-device-configuration/{deviceIdentifier}",
-        encoding=Encoding.NONE,
-        evidence="official-docs",
-        params=(Param("deviceIdentifier", Location.PATH),),
+    "devices.retrieve_configuration": Alternative(
+        attrs.evolve(
+            _BY_NAME["devices.retrieve_configuration"],
+            method="GET",
+            path="/device/retrieve-device-configuration/{deviceIdentifier}",
+            encoding=Encoding.NONE,
+            evidence="official-docs",
+            params=(Param("deviceIdentifier", Location.PATH),),
+        ),
+        on=frozenset({404, 405}),
     ),
 }
-"""Documented second choices, tried when the first answers 404/405 (wire reference §b2)."""
+"""Documented second choices (wire reference §b2), and the statuses that make them worth a try."""
+
+ROUTES = RouteTable(_BY_NAME, ALTERNATIVES)
+"""The seed endpoints, by name."""

@@ -1,10 +1,10 @@
 """Suite-wide check: every route of the table is put on the wire by at least one test.
 
-Every request the SDK makes goes through ``Transport.request`` or ``Transport.stream``; a
-session fixture records the route name of each. When the whole suite runs (no ``-k``, no
-``-m``, no narrower paths), the session fails if a route outside the groups still listed in
-``tests/test_coverage.py``'s ``NOT_YET`` was never requested, whether through aioresponses or
-the sandbox.
+Every client the suite builds sends through a :class:`~privicore_async.http.RecordingSender`
+wrapped around its aiohttp sender, which records the route name of each request. When the
+whole suite runs (no ``-k``, no ``-m``, no narrower paths), the session fails if a route
+outside the groups still listed in ``tests/test_coverage.py``'s ``NOT_YET`` was never
+requested, whether through aioresponses or the sandbox.
 """
 
 from __future__ import annotations
@@ -15,33 +15,31 @@ from typing import Any
 
 import pytest
 
+import privicore_async.client as client_module
+from privicore_async.http import AiohttpSender, PreparedRequest, RecordingSender
 from privicore_async.routes import ROUTES
-from privicore_async.transport import Transport
 
 REQUESTED: set[str] = set()
 _TESTS = Path(__file__).resolve().parent
 
 
+def _record(request: PreparedRequest) -> None:
+    REQUESTED.add(request.route)
+
+
+def _recording_sender(**kwargs: Any) -> RecordingSender:
+    return RecordingSender(AiohttpSender(**kwargs), _record)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _record_requested_routes() -> Iterator[None]:
-    original = Transport.request
-    original_stream = Transport.stream
-
-    async def recording(self: Transport, route: Any, **kwargs: Any) -> Any:
-        REQUESTED.add(route.name)
-        return await original(self, route, **kwargs)
-
-    def recording_stream(self: Transport, route: Any, **kwargs: Any) -> Any:
-        REQUESTED.add(route.name)
-        return original_stream(self, route, **kwargs)
-
-    Transport.request = recording  # type: ignore[method-assign]
-    Transport.stream = recording_stream  # type: ignore[method-assign]
+    # The client builds its default sender by this name: every client of the suite records.
+    original = client_module.AiohttpSender
+    client_module.AiohttpSender = _recording_sender  # type: ignore[assignment,misc]
     try:
         yield
     finally:
-        Transport.request = original  # type: ignore[method-assign]
-        Transport.stream = original_stream  # type: ignore[method-assign]
+        client_module.AiohttpSender = original  # type: ignore[misc]
 
 
 def _whole_suite(config: pytest.Config) -> bool:

@@ -18,9 +18,8 @@ from privicore_async import CommandStatus, PollPolicy
 from privicore_async.acks import AckChannel, RequestMessage, _Mailbox
 from privicore_async.commands import CommandTracker
 from privicore_async.errors import CommandRejected, TransportError
+from privicore_async.http import AiohttpSender
 from privicore_async.models.profile import AuthToken
-from privicore_async.routes import Host
-from privicore_async.transport import Transport
 from privicore_async.wire import StatusReading
 
 
@@ -126,14 +125,14 @@ async def peer() -> AsyncIterator[Peer]:
 class Rig:
     def __init__(self, peer: Peer) -> None:
         self.peer = peer
-        self.transport = Transport({Host.API: "http://127.0.0.1:1"})
+        self.sender = AiohttpSender()
         self.tokens = Tokens()
         self.statuses = Statuses()
         policy = PollPolicy(initial_delay=5, safety_interval=30, timeout=60)
         self.tracker = CommandTracker(self.statuses, policy)
         self.channel = AckChannel(
             peer.url,
-            self.transport,
+            self.sender,
             self.tokens,
             self.tracker,
             reconnect_initial=0.01,
@@ -146,7 +145,7 @@ class Rig:
     async def close(self) -> None:
         await self.channel.close()
         await self.tracker.close()
-        await self.transport.close()
+        await self.sender.close()
 
 
 @pytest.fixture
@@ -292,10 +291,10 @@ async def test_close_leaves_no_task(rig: Rig) -> None:
 
 
 async def test_unreachable_peer_keeps_polling_and_closes_cleanly() -> None:
-    transport = Transport({Host.API: "http://127.0.0.1:1"})
+    sender = AiohttpSender()
     statuses = Statuses()
     tracker = CommandTracker(statuses, PollPolicy(initial_delay=0.01, min_interval=0.01))
-    channel = AckChannel("ws://127.0.0.1:1", transport, Tokens(), tracker, reconnect_initial=0.01)
+    channel = AckChannel("ws://127.0.0.1:1", sender, Tokens(), tracker, reconnect_initial=0.01)
     try:
         assert not await channel.wait_joined(timeout=0.2)
         statuses.answers["c"] = StatusReading(CommandStatus.SUCCEEDED)
@@ -304,7 +303,7 @@ async def test_unreachable_peer_keeps_polling_and_closes_cleanly() -> None:
     finally:
         await channel.close()
         await tracker.close()
-        await transport.close()
+        await sender.close()
 
 
 def test_mailbox_is_bounded_in_size_and_age() -> None:

@@ -391,7 +391,12 @@ def test_route_table_is_a_read_only_mapping() -> None:
 def test_alternatives_are_the_documented_second_choices() -> None:
     assert set(ALTERNATIVES) == {"utility.command_status", "devices.retrieve_configuration"}
 
-    status = ALTERNATIVES["utility.command_status"]
+    assert ALTERNATIVES["utility.command_status"].on == {405}  # a 404 is "not visible yet"
+    assert ALTERNATIVES["devices.retrieve_configuration"].on == {404, 405}
+    assert all(ROUTES.alternative(name) is alt for name, alt in ALTERNATIVES.items())
+    assert ROUTES.alternative("storage.sync_device") is None
+
+    status = ALTERNATIVES["utility.command_status"].route
     assert (status.method, status.path, status.encoding, status.auth) == (
         "GET",
         "/request-status/{commandId}",
@@ -401,7 +406,7 @@ def test_alternatives_are_the_documented_second_choices() -> None:
     assert status.name == "utility.command_status"
     assert status.evidence == "seed"
 
-    config = ALTERNATIVES["devices.retrieve_configuration"]
+    config = ALTERNATIVES["devices.retrieve_configuration"].route
     assert (config.method, config.path, config.encoding, config.auth) == (
         "GET",
         "/device/retrieve-device-configuration/{deviceIdentifier}",

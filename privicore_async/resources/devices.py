@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..commands import CommandHandle
-from ..errors import APIError, ProtocolError
+from ..errors import ProtocolError
 from ..models import Device, DeviceConfiguration, structure
 from ._base import Resource, require_text
 
@@ -82,23 +82,9 @@ class Devices(Resource):
         The bundle holds secrets: they never show in its ``repr``.
         """
         require_text("device_identifier", device_identifier, field=_ID)
-        try:
-            response = await self._client.call(
-                "devices.retrieve_configuration", fields={_ID: device_identifier}
-            )
-        except APIError as exc:
-            if exc.status not in (404, 405):
-                raise
-            try:
-                response = await self._client.call(
-                    "devices.retrieve_configuration",
-                    path={_ID: device_identifier},
-                    alternative=True,
-                )
-            except APIError as second:
-                if second.status in (404, 405):
-                    raise exc from None  # the documented route's answer is the one to show
-                raise
+        response = await self._client.call(
+            "devices.retrieve_configuration", fields={_ID: device_identifier}
+        )
         return structure(
             response.body, DeviceConfiguration, endpoint="devices.retrieve_configuration"
         )

@@ -487,7 +487,8 @@ async def test_injected_session_stays_open_after_close(sandbox: Sandbox) -> None
 async def test_owned_session_is_closed(sandbox: Sandbox) -> None:
     async with make_client(sandbox) as client:
         await client.utility.health()
-        session = client.transport._session
+        sender = client.transport.sender
+        session = getattr(sender, "inner", sender).session  # the suite wraps it to record
         assert session is not None
     assert session.closed
 

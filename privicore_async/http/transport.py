@@ -1,0 +1,515 @@
+"""Puts route calls on the wire: one attempt loop for plain and streamed answers alike.
+
+The transport turns a :class:`~privicore_async.routes.Route` and its parts into a
+:class:`~privicore_async.http.sender.PreparedRequest` (URL, credential header, body encoding),
+hands it to the :class:`~privicore_async.http.sender.Sender`, and maps the answer: 2xx is a
+:class:`WireResponse` (or a stream of chunks), an error status an
+:class:`~privicore_async.errors.APIError` subclass, no answer a
+:class:`~privicore_async.errors.TransportError`.
+
+After every failed attempt it asks the retry table (:func:`~privicore_async.http.retry.decide`)
+and does what it says: wait and repeat, get a fresh token and replay once (the only place a
+401 is recovered), or switch to the route's documented alternative.
+
+Logging goes to ``logging.getLogger("privicore_async")`` and names only the method, the path
+(never the query string), the status and the timing. Credentials never reach a log line, an
+error message or an exception chained to one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
+from typing import Any, Protocol, TypedDict, Unpack
+from urllib.parse import quote, quote_plus, urlencode
+
+import attrs
+from yarl import URL
+
+from .. import errors
+from ..routes import ROUTES, Auth, Encoding, Host, Location, Route, RouteTable
+from ..wire.http import (
+    AUTHORIZATION_HEADER,
+    REQUEST_ID_HEADER,
+    decode_body,
+    parse_retry_after,
+    parse_validation_errors,
+)
+from .retry import Action, Outcome, RequestKind, RetryPolicy, decide
+from .sender import Failure, PreparedRequest, Reply, Sender, SendError, Timeouts
+
+__all__ = [
+    "CallParts",
+    "Credential",
+    "CredentialSource",
+    "Fields",
+    "Transport",
+    "WireResponse",
+    "logger",
+]
+
+logger = logging.getLogger("privicore_async")
+
+Fields = Mapping[str, Any] | Sequence[tuple[str, Any]]
+"""Parameters of a call: a mapping, or (name, value) pairs for repeated keys like ``scope[]``."""
+
+Credential = str | tuple[str, str] | None
+"""A token (token, raw-basic and query-auth kinds) or ``(client_id, client_secret)``."""
+
+_EMPTY_JSON = b"{}"  # the command-status body, sent thousands of times a second
+
+
+class CallParts(TypedDict, total=False):
+    """What one call carries besides its route and credential (shared by client and transport)."""
+
+    path: Mapping[str, str] | None  # values for the route's {placeholders}
+    fields: Fields | None  # encoded as the route says: form, JSON or query
+    content: bytes | AsyncIterable[bytes] | None  # a raw body (binary routes)
+    url: str | None  # a full URL instead of base URL + path (upstream/downstream links)
+    safe: bool | None  # a non-GET call that is safe to repeat (default: only GET is)
+
+
+class CredentialSource(Protocol):
+    """The client's token, renewed on demand (:class:`~privicore_async.auth.TokenKeeper`)."""
+
+    async def token(self) -> str:
+        """A usable token (authenticating or renewing first when needed)."""
+        ...
+
+    async def recover(self, failed: str) -> bool:
+        """After ``failed`` got a 401: get a fresh token once. False if that is impossible."""
+        ...
+
+
+@attrs.frozen
+class WireResponse:
+    """A successful (2xx) answer: status, headers and the decoded body (JSON or text)."""
+
+    status: int
+    headers: Mapping[str, str] = attrs.field(repr=False)
+    body: Any = attrs.field(repr=False)  # may hold a token or a client secret
+    route: str = ""
+    raw: bytes = attrs.field(default=b"", repr=False)  # the undecoded body (binary downloads)
+
+
+def _redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` without any secret, also in the percent-encoded forms a URL gives them."""
+    for secret in secrets:
+        if not secret:
+            continue
+        for form in {secret, quote(secret, safe=""), quote(secret), quote_plus(secret)}:
+            text = text.replace(form, "***")
+    return text
+
+
+def _form_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def _pairs(fields: Fields | None) -> list[tuple[str, str]]:
+    if fields is None:
+        return []
+    items = fields.items() if isinstance(fields, Mapping) else fields
+    return [(name, _form_value(value)) for name, value in items if value is not None]
+
+
+def _rebind(parts: CallParts, route: Route) -> CallParts:
+    """``parts`` re-split for ``route``: a value goes to the path iff it names a placeholder.
+
+    An alternative route may take in its path what the first took as a field, or the reverse.
+    """
+    fields = parts.get("fields")
+    values = dict(parts.get("path") or {})
+    values.update(fields.items() if isinstance(fields, Mapping) else fields or ())
+    path = {p.name: values.pop(p.name) for p in route.params if p.location is Location.PATH}
+    return {**parts, "path": path, "fields": values or None}
+
+
+@attrs.frozen
+class _Prepared:
+    """A request ready for the sender, with the secrets to redact from what it reports."""
+
+    request: PreparedRequest
+    route: Route
+    path: str = attrs.field(repr=False)  # the quoted path, for logs and errors (never the query)
+    secrets: tuple[str, ...] = attrs.field(repr=False)
+
+
+@attrs.frozen
+class _Attempt:
+    """How one attempt ended: an answer (``status``), or a ``failure``."""
+
+    prepared: _Prepared
+    status: int | None = None
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    raw: bytes | None = attrs.field(default=None, repr=False)
+    reply: Reply | None = None  # still open: a streamed 2xx
+    failure: SendError | None = None
+
+    @property
+    def outcome(self) -> Outcome:
+        return Outcome(self.status, None if self.failure is None else self.failure.failure)
+
+
+class Transport:
+    """Puts :class:`~privicore_async.routes.Route` calls on the wire and maps the answers."""
+
+    def __init__(
+        self,
+        sender: Sender,
+        base_urls: Mapping[Host, str | None],
+        *,
+        routes: RouteTable = ROUTES,
+        retry: RetryPolicy | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> None:
+        self.sender = sender
+        self._base_urls = dict(base_urls)
+        self._routes = routes
+        self.retry = retry or RetryPolicy()
+        self.timeouts = timeouts or Timeouts()
+        self._switched: dict[str, Route] = {}  # alternatives in use after a 405
+
+    def base_url(self, host: Host) -> str | None:
+        """The configured base URL of a host (``None`` when not configured)."""
+        return self._base_urls.get(host)
+
+    def route_in_use(self, route: Route) -> Route:
+        """``route``, or its alternative once a 405 showed the server only takes that one."""
+        return self._switched.get(route.name, route)
+
+    async def close(self) -> None:
+        """Close the sender (an injected aiohttp session is left open)."""
+        await self.sender.close()
+
+    # -- preparing --------------------------------------------------------------------------
+
+    def _url(self, route: Route, parts: CallParts, params: list[tuple[str, str]]) -> URL:
+        url = parts.get("url")
+        if url is not None:
+            target = URL(url)
+        else:
+            base = self._base_urls.get(route.host)
+            if not base:
+                raise errors.PrivicoreError(
+                    f"no base URL configured for the {route.host.value} host (route {route.name})"
+                )
+            # encoded=True: the path is already quoted by Route.render_path; yarl must not undo it.
+            target = URL(base.rstrip("/") + route.render_path(parts.get("path")), encoded=True)
+        return target.extend_query(params) if params else target
+
+    def _prepare(self, route: Route, parts: CallParts, credential: Credential) -> _Prepared:
+        headers: dict[str, str] = {}
+        params: list[tuple[str, str]] = []
+        secrets: list[str] = []
+
+        if route.auth is not Auth.NONE and credential is None:
+            raise errors.AuthenticationError(
+                401,
+                "no credential for this call; nothing was sent",
+                method=route.method,
+                path=route.path,
+            )
+        if route.auth is Auth.TOKEN:
+            assert isinstance(credential, str)
+            headers[AUTHORIZATION_HEADER] = credential
+            secrets.append(credential)
+        elif route.auth is Auth.CLIENT_SECRET_BASIC:
+            assert isinstance(credential, tuple)
+            client_id, client_secret = credential
+            pair = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
+            headers["Authorization"] = f"Basic {pair}"
+            secrets += [client_secret, pair]
+        elif route.auth is Auth.RAW_BASIC:
+            assert isinstance(credential, str)
+            headers["Authorization"] = f"Basic {credential}"
+            secrets.append(credential)
+        elif route.auth is Auth.QUERY_AUTH:
+            assert isinstance(credential, str)
+            params.append(("auth", credential))
+            secrets.append(credential)
+
+        fields, content = parts.get("fields"), parts.get("content")
+        body: bytes | AsyncIterable[bytes] | None = None
+        if route.encoding is Encoding.FORM:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            body = urlencode(_pairs(fields)).encode() if fields else b""
+        elif route.encoding is Encoding.JSON:
+            headers["Content-Type"] = "application/json"
+            body = (
+                _EMPTY_JSON
+                if fields is None
+                else json.dumps(dict(fields), separators=(",", ":")).encode()
+            )
+        elif route.encoding is Encoding.QUERY:
+            params += _pairs(fields)
+        elif route.encoding is Encoding.BINARY:
+            headers["Content-Type"] = "application/octet-stream"
+            body = content if content is not None else b""
+        elif fields:
+            raise TypeError(f"route {route.name} takes no body fields")
+
+        target = self._url(route, parts, params)
+        request = PreparedRequest(
+            route.method, str(target), headers, body, route.name, self.timeouts
+        )
+        return _Prepared(request, route, target.raw_path, tuple(secrets))
+
+    @staticmethod
+    def _kind(route: Route, parts: CallParts, *, stream: bool) -> RequestKind:
+        content = parts.get("content")
+        if stream or (content is not None and not isinstance(content, bytes)):
+            return RequestKind.STREAM  # a streamed body or answer cannot be had twice
+        safe = parts.get("safe")
+        repeatable = route.method == "GET" if safe is None else safe
+        return RequestKind.READ if repeatable else RequestKind.WRITE
+
+    # -- the attempt loop ----------------------------------------------------------------------
+
+    async def _exchange(
+        self,
+        route: Route,
+        parts: CallParts,
+        credential: Credential,
+        tokens: CredentialSource | None,
+        kind: RequestKind,
+        stack: contextlib.AsyncExitStack | None,
+    ) -> _Attempt:
+        """Attempts until an answer is 2xx or the retry table says to give up (then raises).
+
+        ``stack`` is given for streamed answers: the 2xx reply is left open on it.
+        """
+        route = self.route_in_use(route)
+        alternative = None if route.name in self._switched else self._routes.alternative(route.name)
+        first: _Attempt | None = None  # the primary route's answer, once switched
+        renewable = tokens is not None and credential is None and route.auth is Auth.TOKEN
+        if renewable:
+            assert tokens is not None
+            credential = await tokens.token()
+        budget = self.retry.budget()
+        # A streamed body is gone once sent: no replay, even after a 401.
+        replayable = isinstance(parts.get("content"), bytes | None)
+        replayed = False
+        while True:
+            prepared = self._prepare(route, parts, credential)
+            started = time.monotonic()
+            got = await self._send_once(prepared, keep_open=stack)
+            if got.status is not None:
+                self._answered(prepared, got.status, started, budget.retries + 1)
+                if got.status < 300:
+                    return got
+            switch = (
+                alternative is not None
+                and first is None
+                and got.status is not None
+                and got.status in alternative.on
+            )
+            action = decide(
+                kind,
+                got.outcome,
+                can_reauth=renewable and replayable and not replayed,
+                has_alternative=switch,
+            )
+            if action is Action.RETRY:
+                wait = budget.next_wait(self._retry_after(got))
+                if wait is not None:
+                    self._log_retry(got, wait, budget.retries + 1)
+                    await asyncio.sleep(wait)
+                    continue
+            elif action is Action.REAUTH:
+                replayed = True
+                assert tokens is not None
+                assert isinstance(credential, str)
+                # A 401 means the server did not act on the call, so replaying it is safe.
+                if await tokens.recover(credential):
+                    credential = await tokens.token()
+                    continue
+            elif action is Action.SWITCH:
+                assert alternative is not None
+                first, route = got, alternative.route
+                parts = _rebind(parts, route)
+                if got.status == 405:
+                    logger.info(
+                        "%s refused %s (405); using %s for this client",
+                        prepared.path,
+                        prepared.route.method,
+                        route.method,
+                    )
+                    self._switched[route.name] = route
+                continue
+            if first is not None and alternative is not None and got.status in alternative.on:
+                got = first  # the alternative knew no better: the first answer is the one to show
+            raise self._give_up(got, budget.retries + 1)
+
+    async def _send_once(
+        self, prepared: _Prepared, *, keep_open: contextlib.AsyncExitStack | None
+    ) -> _Attempt:
+        """One attempt. A 2xx kept open moves onto ``keep_open``; the rest is read and released."""
+        attempt = contextlib.AsyncExitStack()
+        failure: SendError | None = None
+        try:
+            reply = await attempt.enter_async_context(self.sender.send(prepared.request))
+            status, headers = reply.status, reply.headers
+            # Error bodies are small; a streamed 2xx is read by its consumer.
+            raw = None if keep_open is not None and status < 300 else await reply.read()
+        except SendError as exc:
+            failure = exc
+        except BaseException:
+            await attempt.aclose()
+            raise
+        if failure is not None:
+            await attempt.aclose()
+            return _Attempt(prepared, failure=failure)
+        if raw is None:
+            assert keep_open is not None
+            keep_open.push_async_exit(attempt)
+            return _Attempt(prepared, status, headers, reply=reply)
+        await attempt.aclose()
+        return _Attempt(prepared, status, headers, raw)
+
+    @staticmethod
+    def _retry_after(got: _Attempt) -> float | None:
+        return parse_retry_after(got.headers.get("Retry-After")) if got.status else None
+
+    @staticmethod
+    def _answered(prepared: _Prepared, status: int, started: float, attempt: int) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s -> %d in %.1f ms (attempt %d)",
+                prepared.route.method,
+                prepared.path,
+                status,
+                (time.monotonic() - started) * 1000,
+                attempt,
+            )
+        if 300 <= status < 400:
+            # Redirects are not followed (a POST must not turn into a GET elsewhere),
+            # and Privicore documents none.
+            raise errors.ProtocolError(
+                f"{prepared.route.method} {prepared.path}: unexpected redirect (HTTP {status})"
+            )
+
+    def _log_retry(self, got: _Attempt, wait: float, attempt: int) -> None:
+        route = got.prepared.route
+        what = f"-> {got.status}" if got.failure is None else f": {self._detail(got)}"
+        logger.info(
+            "%s %s %s, retrying in %.2fs (attempt %d/%d)",
+            route.method,
+            route.path,
+            what,
+            wait,
+            attempt,
+            self.retry.max_attempts,
+        )
+
+    @staticmethod
+    def _detail(got: _Attempt) -> str:
+        assert got.failure is not None
+        return _redact(got.failure.detail, got.prepared.secrets)
+
+    def _give_up(self, got: _Attempt, attempts: int) -> errors.PrivicoreError:
+        prepared = got.prepared
+        route = prepared.route
+        if got.failure is not None:
+            detail = self._detail(got)
+            if got.failure.failure is Failure.INVALID:
+                return errors.TransportError(f"{route.method} {route.path}: invalid URL")
+            logger.warning(
+                "%s %s failed after %d attempt(s): %s", route.method, route.path, attempts, detail
+            )
+            return errors.TransportError(f"{route.method} {prepared.path}: {detail}")
+        assert got.status is not None
+        assert got.raw is not None
+        body = decode_body(got.raw, got.headers.get("Content-Type"))
+        return self._error(prepared, got.status, body, got.headers)
+
+    @staticmethod
+    def _error(
+        prepared: _Prepared, status: int, body: Any, headers: Mapping[str, str]
+    ) -> errors.APIError:
+        common: dict[str, Any] = {
+            "request_id": headers.get(REQUEST_ID_HEADER),
+            "method": prepared.route.method,
+            "path": prepared.path,
+        }
+        cls = errors.error_for_status(status)
+        if issubclass(cls, errors.ValidationError):
+            return cls(status, body, errors=parse_validation_errors(body), **common)
+        if issubclass(cls, errors.RateLimitError):
+            retry_after = parse_retry_after(headers.get("Retry-After"))
+            return cls(status, body, retry_after=retry_after, **common)
+        return cls(status, body, **common)
+
+    # -- the two ways to call ----------------------------------------------------------------
+
+    async def request(
+        self,
+        route: Route,
+        *,
+        credential: Credential = None,
+        tokens: CredentialSource | None = None,
+        kind: RequestKind | None = None,
+        **parts: Unpack[CallParts],
+    ) -> WireResponse:
+        """Send one call of ``route`` and return its 2xx answer, recovering per the retry table.
+
+        ``credential`` is used as given; without one, a token route takes its token from
+        ``tokens`` (and a 401 then gets one fresh token and one replay). ``kind`` overrides
+        what the table treats the request as (the tracker's status reads are
+        ``RequestKind.STATUS_READ``: one attempt, the tracker reads again later). Raises
+        :class:`~privicore_async.errors.APIError` subclasses for error statuses and
+        :class:`~privicore_async.errors.TransportError` when no answer came.
+        """
+        kind = kind or self._kind(route, parts, stream=False)
+        got = await self._exchange(route, parts, credential, tokens, kind, None)
+        assert got.status is not None
+        assert got.raw is not None
+        body = decode_body(got.raw, got.headers.get("Content-Type"))
+        return WireResponse(got.status, got.headers, body, got.prepared.route.name, got.raw)
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self,
+        route: Route,
+        *,
+        credential: Credential = None,
+        tokens: CredentialSource | None = None,
+        chunk_size: int = 64 * 1024,
+        **parts: Unpack[CallParts],
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        """Send one call of ``route`` and yield the chunks of its 2xx body as they arrive.
+
+        An async context manager: the body is never held whole, and the connection is
+        released when the block ends. The same attempt loop as :meth:`request` (error
+        statuses, 401 replay), but only a request that failed to *connect* is repeated:
+        anything that may have reached the server is final (downloads are single-use). A body
+        cut short raises :class:`~privicore_async.errors.TransportError`.
+        """
+        if chunk_size < 1:
+            raise ValueError("chunk_size must be at least 1")
+        kind = self._kind(route, parts, stream=True)
+        async with contextlib.AsyncExitStack() as stack:
+            got = await self._exchange(route, parts, credential, tokens, kind, stack)
+            yield self._chunks(got, chunk_size)
+
+    async def _chunks(self, got: _Attempt, chunk_size: int) -> AsyncIterator[bytes]:
+        assert got.reply is not None
+        chunks = got.reply.chunks(chunk_size)
+        while True:
+            failure: SendError | None = None
+            try:
+                chunk = await anext(chunks)
+            except StopAsyncIteration:
+                return
+            except SendError as exc:
+                failure = exc
+            if failure is not None:
+                raise self._give_up(attrs.evolve(got, failure=failure, status=None), 1)
+            yield chunk
