@@ -4,13 +4,14 @@ Privicore pushes every command's outcome as an ``X-DPT-CAB-ID`` message on a Web
 with the profile's token, and answers data requests with ``X-DPT-CAB-REQUEST-ID`` (and
 ``STREAM-READY``) messages. The channel makes that the fast path without giving up polling:
 
-* joined, it settles handles through :meth:`CommandTracker.settle` and the tracker polls only
-  as a slow safety net (a lost ack still settles its handle, later);
+* joined, it delivers every ack to the client's
+  :class:`~privicore_async.commands.CommandService`, which settles handles (or keeps an ack
+  that beat its handle); the tracker polls only as a slow safety net;
 * dropped, the tracker polls normally while the channel reconnects with jittered backoff,
   joins again (with the current token, also after a refresh) and then reads every pending
   command once, because acks are not replayed;
-* a message that beats its handle (an ack can arrive before the HTTP 202 is processed) waits
-  in a buffer bounded in size and age, and is matched when the handle or waiter appears.
+* a data-request message that beats its waiter waits in a buffer bounded in size and age.
+* a refreshed token makes it join again with the new one (it listens to the token keeper).
 
 One task runs the connection; nothing is created per command or per message.
 """
@@ -19,17 +20,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
-from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 from . import errors
 from .http.retry import Action, Outcome, RequestKind, decide, jittered_waits
 from .http.sender import Failure, Sender, SendError, Socket
+from .mailbox import Mailbox
 from .models.profile import AuthToken
-from .wire.status import CommandStatus, StatusReading
+from .wire.status import CommandStatus
 from .wire.ws import (
     REQUEST_ANSWER,
     Ack,
@@ -47,10 +47,10 @@ logger = logging.getLogger("privicore_async")
 
 
 class AckSink(Protocol):
-    """Where acks go: the client's :class:`~privicore_async.commands.CommandTracker`."""
+    """Where acks go: the client's :class:`~privicore_async.commands.CommandService`."""
 
-    def settle(self, command_id: str, status: CommandStatus, body: Any = None) -> bool:
-        """Settle a tracked command; False if it is not tracked (yet)."""
+    def deliver(self, command_id: str, status: CommandStatus, body: Any = None) -> None:
+        """A command's pushed state (progress included)."""
         ...
 
     def set_acks_live(self, live: bool) -> None:
@@ -71,42 +71,9 @@ class TokenSource(Protocol):
         """Get a new token after ``failed`` was refused."""
         ...
 
-
-class _Mailbox:
-    """Messages by id that arrived before anybody asked: bounded in count and age."""
-
-    def __init__(self, size: int, age: float) -> None:
-        self._size, self._age = size, age
-        self._items: OrderedDict[str, list[tuple[float, Any]]] = OrderedDict()
-
-    def put(self, key: str, item: Any) -> None:
-        now = time.monotonic()
-        self._items.setdefault(key, []).append((now, item))
-        self._items.move_to_end(key)
-        while len(self._items) > self._size:
-            self._items.popitem(last=False)
-        while self._items:
-            first = next(iter(self._items.values()))
-            if now - first[0][0] <= self._age:
-                break
-            self._items.popitem(last=False)
-
-    def take(self, key: str, accept: Any = None) -> Any:
-        """The oldest fresh item under ``key`` (``accept(item)`` true, if given), removed."""
-        entries = self._items.get(key)
-        if not entries:
-            return None
-        now = time.monotonic()
-        for index, (when, item) in enumerate(entries):
-            if now - when <= self._age and (accept is None or accept(item)):
-                del entries[index]
-                if not entries:
-                    del self._items[key]
-                return item
-        return None
-
-    def __len__(self) -> int:
-        return sum(len(entries) for entries in self._items.values())
+    def on_change(self, listener: Callable[[AuthToken], object]) -> None:
+        """Call ``listener(token)`` whenever the token is replaced."""
+        ...
 
 
 class _JoinRefused(Exception):
@@ -125,7 +92,7 @@ class AckChannel:
         url: str,
         sender: Sender,
         tokens: TokenSource,
-        tracker: AckSink,
+        sink: AckSink,
         *,
         heartbeat: float = 20.0,
         join_timeout: float = 10.0,
@@ -137,12 +104,11 @@ class AckChannel:
         self.url = url
         self._sender = sender
         self._tokens = tokens
-        self._tracker = tracker
+        self._sink = sink
         self.heartbeat = heartbeat
         self.join_timeout = join_timeout
         self._reconnect = (reconnect_initial, reconnect_max)
-        self._early_acks = _Mailbox(buffer_size, buffer_age)
-        self._early_requests = _Mailbox(buffer_size, buffer_age)
+        self._early_requests: Mailbox[RequestMessage] = Mailbox(buffer_size, buffer_age)
         self._waiters: dict[str, list[tuple[tuple[str, ...], asyncio.Future[RequestMessage]]]] = {}
         self._task: asyncio.Task[None] | None = None
         self._socket: Socket | None = None
@@ -152,6 +118,7 @@ class AckChannel:
         self._closed = False
         self.joins = 0
         """Successful joins so far (the first one, then one per reconnect or re-join)."""
+        tokens.on_change(self.token_changed)
 
     def __repr__(self) -> str:
         state = "joined" if self.joined else "not joined"
@@ -215,7 +182,7 @@ class AckChannel:
         kinds = tuple(types)
         early = self._early_requests.take(request_id, lambda m: m.type in kinds)
         if early is not None:
-            return early  # type: ignore[no-any-return]
+            return early
         self.start()
         future: asyncio.Future[RequestMessage] = asyncio.get_running_loop().create_future()
         entry = (kinds, future)
@@ -316,7 +283,7 @@ class AckChannel:
             self._joined.set()
         else:
             self._joined.clear()
-        self._tracker.set_acks_live(joined)
+        self._sink.set_acks_live(joined)
 
     def token_changed(self, token: AuthToken) -> None:
         """A refreshed token: join again with it (one channel per connection)."""
@@ -332,21 +299,10 @@ class AckChannel:
     def _dispatch(self, text: str) -> None:
         message = read_message(load_frame(text))
         if isinstance(message, Ack):
-            self._on_ack(message)
+            self._sink.deliver(message.command_id, message.status, message.body)
         elif isinstance(message, RequestMessage):
             self._on_request_message(message)
         # other frames (keep-alives, telemetry, the join ack) are not for us
-
-    def _on_ack(self, ack: Ack) -> None:
-        if not ack.status.final:
-            return  # progress: only a settle ack can settle anything
-        if not self._tracker.settle(ack.command_id, ack.status, ack.body):
-            self._early_acks.put(ack.command_id, StatusReading(ack.status, ack.body))
-
-    def take_early_ack(self, command_id: str) -> StatusReading | None:
-        """An ack that arrived before its handle existed (removed from the buffer), if any."""
-        reading = self._early_acks.take(command_id)
-        return reading if isinstance(reading, StatusReading) else None
 
     def _on_request_message(self, message: RequestMessage) -> None:
         request_id, kind = message.request_id, message.type

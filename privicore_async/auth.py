@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from . import errors
 from .http.retry import Action, RequestKind, decide, outcome_of
@@ -26,6 +27,14 @@ logger = logging.getLogger("privicore_async")
 TokenListener = Callable[[AuthToken], object]
 
 
+class AcceptedCommands(Protocol):
+    """Where a renewal answered with 202 waits for its command (the client's CommandService)."""
+
+    async def wait_accepted(self, kind: str, response: WireResponse, timeout: float | None) -> None:
+        """Wait until the command ``response`` accepted has succeeded (or raise)."""
+        ...
+
+
 class TokenKeeper:
     """Holds the current :class:`AuthToken` and the credentials to get a new one."""
 
@@ -39,7 +48,7 @@ class TokenKeeper:
         token: str | None,
         refresh_margin: float = 60.0,
         reauthorize_ttl: int = 3600,
-        await_command: Callable[[str, WireResponse, float | None], Awaitable[None]] | None = None,
+        commands: AcceptedCommands | None = None,
     ) -> None:
         self._transport = transport
         self._routes = routes
@@ -48,7 +57,7 @@ class TokenKeeper:
         self.current: AuthToken | None = AuthToken(token) if token else None
         self.refresh_margin = refresh_margin
         self.reauthorize_ttl = reauthorize_ttl
-        self._await_command = await_command
+        self._commands = commands
         self._flight: asyncio.Future[AuthToken] | None = None  # the login or renewal under way
         self._listeners: list[TokenListener] = []
         self.authentications = 0
@@ -194,10 +203,10 @@ class TokenKeeper:
         route = self._routes["profile.reauthorize"]
         response = await self._transport.request(route, fields={"ttl": ttl}, credential=token)
         if response.status == 202:
-            if self._await_command is not None:
+            if self._commands is not None:
                 # Never wait for the renewal longer than the old token lives.
                 left = self.current.seconds_left() if self.current else None
-                await self._await_command(route.name, response, left)
+                await self._commands.wait_accepted(route.name, response, left)
             expiry = await self._transport.request(
                 self._routes["profile.token_expiry"], credential=token
             )

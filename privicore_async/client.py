@@ -6,13 +6,13 @@ import contextlib
 import os
 from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
-from typing import Any, Self, Unpack
+from typing import Self, Unpack
 
 import aiohttp
 
 from .acks import AckChannel
 from .auth import TokenKeeper
-from .commands import CommandHandle, CommandTracker, HttpStatusSource, PollPolicy
+from .commands import CommandHandle, CommandService, HttpStatusSource, PollPolicy
 from .http.aiohttp_sender import AiohttpSender
 from .http.retry import RetryPolicy
 from .http.sender import Sender, Timeouts
@@ -33,7 +33,6 @@ from .resources import (
     Voting,
 )
 from .routes import ROUTES, Auth, Host, Route
-from .wire import StatusReading, extract_command_id
 
 __all__ = ["PrivicoreClient"]
 
@@ -99,10 +98,11 @@ class PrivicoreClient:
             retry=retry,
             timeouts=timeouts,
         )
-        self._status_source = HttpStatusSource(
-            self.transport, self.routes["utility.command_status"]
+        self.command_service = CommandService(
+            HttpStatusSource(self.transport, self.routes["utility.command_status"]), poll
         )
-        self.tracker = CommandTracker(self._status_source, poll)
+        """Accepted commands, pushed acks and status reads (see :mod:`privicore_async.commands`)."""
+        self.tracker = self.command_service.tracker
         self.tokens = TokenKeeper(
             self.transport,
             self.routes,
@@ -111,7 +111,7 @@ class PrivicoreClient:
             token=token,
             refresh_margin=token_refresh_margin,
             reauthorize_ttl=reauthorize_ttl,
-            await_command=self._await_response_command,
+            commands=self.command_service,
         )
         self.utility = Utility(self)
         self.profile = Profile(self)
@@ -129,9 +129,7 @@ class PrivicoreClient:
         self.acks: AckChannel | None = None
         """The WebSocket ack channel when ``ws_url`` is set (``None`` = polling only)."""
         if self.ws_url:
-            self.acks = AckChannel(self.ws_url, sender, self.tokens, self.tracker)
-            self.tracker.early = self.acks.take_early_ack
-            self.tokens.on_change(self.acks.token_changed)
+            self.acks = AckChannel(self.ws_url, sender, self.tokens, self.command_service)
         self._closed = False
 
     def __repr__(self) -> str:
@@ -164,7 +162,7 @@ class PrivicoreClient:
         self._closed = True
         if self.acks is not None:
             await self.acks.close()
-        await self.tracker.close()
+        await self.command_service.close()
         await self.transport.close()
 
     # -- the one request function the resources use --------------------------------------------
@@ -208,23 +206,10 @@ class PrivicoreClient:
             yield chunks
 
     async def command(
-        self, name: str, *, timeout: float | None = None, **kwargs: Any
+        self, name: str, *, timeout: float | None = None, **parts: Unpack[CallParts]
     ) -> CommandHandle:
         """Send a command call and return its tracked :class:`CommandHandle`."""
         if self.routes[name].auth is Auth.TOKEN:
             self._start_acks()
-        response = await self.call(name, **kwargs)
-        return self.tracker.track(
-            extract_command_id(response.body, response.headers), kind=name, timeout=timeout
-        )
-
-    async def read_status(self, command_id: str) -> StatusReading:
-        """One read of a command's status (with retries); settles nothing."""
-        return await self._status_source.fetch(command_id, retry=True)
-
-    async def _await_response_command(
-        self, name: str, response: WireResponse, timeout: float | None
-    ) -> None:
-        command_id = extract_command_id(response.body, response.headers)
-        handle = self.tracker.track(command_id, kind=name)
-        await handle.wait(timeout=None if timeout is None else max(0.1, timeout))
+        response = await self.call(name, **parts)
+        return self.command_service.accept(name, response, timeout=timeout)

@@ -15,12 +15,14 @@ import pytest
 from aiohttp import WSMsgType, web
 
 from privicore_async import CommandStatus, PollPolicy
-from privicore_async.acks import AckChannel, RequestMessage, _Mailbox
-from privicore_async.commands import CommandTracker
+from privicore_async.acks import AckChannel
+from privicore_async.commands import CommandService
 from privicore_async.errors import CommandRejected, TransportError
 from privicore_async.http import AiohttpSender
+from privicore_async.mailbox import Mailbox
 from privicore_async.models.profile import AuthToken
 from privicore_async.wire import StatusReading
+from privicore_async.wire.ws import RequestMessage
 
 
 class Peer:
@@ -91,10 +93,14 @@ class Tokens:
     def __init__(self, value: str = "T-one") -> None:
         self.current: AuthToken | None = AuthToken(value)
         self.recovered = 0
+        self.listeners: list[Any] = []
 
     async def token(self) -> str:
         assert self.current is not None
         return self.current.authorization_token
+
+    def on_change(self, listener: Any) -> None:
+        self.listeners.append(listener)
 
     async def recover(self, failed: str) -> bool:
         self.recovered += 1
@@ -109,7 +115,7 @@ class Statuses:
         self.answers: dict[str, StatusReading] = {}
         self.reads: list[str] = []
 
-    async def fetch(self, command_id: str) -> StatusReading:
+    async def fetch(self, command_id: str, *, retry: bool = False) -> StatusReading:
         self.reads.append(command_id)
         return self.answers.get(command_id, StatusReading(CommandStatus.PENDING))
 
@@ -129,22 +135,22 @@ class Rig:
         self.tokens = Tokens()
         self.statuses = Statuses()
         policy = PollPolicy(initial_delay=5, safety_interval=30, timeout=60)
-        self.tracker = CommandTracker(self.statuses, policy)
+        self.service = CommandService(self.statuses, policy)
+        self.tracker = self.service.tracker
         self.channel = AckChannel(
             peer.url,
             self.sender,
             self.tokens,
-            self.tracker,
+            self.service,
             reconnect_initial=0.01,
             reconnect_max=0.05,
             buffer_size=3,
             buffer_age=60,
         )
-        self.tracker.early = self.channel.take_early_ack
 
     async def close(self) -> None:
         await self.channel.close()
-        await self.tracker.close()
+        await self.service.close()
         await self.sender.close()
 
 
@@ -187,7 +193,7 @@ async def test_ack_before_its_handle_is_buffered(rig: Rig) -> None:
     await rig.channel.wait_joined(timeout=5)
     await rig.peer.send({"type": "X-DPT-CAB-ID", "id": "early", "command_status": 2, "body": "x"})
     await asyncio.sleep(0.05)
-    handle = rig.tracker.track("early", kind="k")
+    handle = rig.service.track("early", kind="k")
     assert handle.done()
     assert (await handle).body == "x"
     assert rig.statuses.reads == []
@@ -293,8 +299,9 @@ async def test_close_leaves_no_task(rig: Rig) -> None:
 async def test_unreachable_peer_keeps_polling_and_closes_cleanly() -> None:
     sender = AiohttpSender()
     statuses = Statuses()
-    tracker = CommandTracker(statuses, PollPolicy(initial_delay=0.01, min_interval=0.01))
-    channel = AckChannel("ws://127.0.0.1:1", sender, Tokens(), tracker, reconnect_initial=0.01)
+    service = CommandService(statuses, PollPolicy(initial_delay=0.01, min_interval=0.01))
+    tracker = service.tracker
+    channel = AckChannel("ws://127.0.0.1:1", sender, Tokens(), service, reconnect_initial=0.01)
     try:
         assert not await channel.wait_joined(timeout=0.2)
         statuses.answers["c"] = StatusReading(CommandStatus.SUCCEEDED)
@@ -302,17 +309,17 @@ async def test_unreachable_peer_keeps_polling_and_closes_cleanly() -> None:
         assert statuses.reads  # polled, since no ack can come
     finally:
         await channel.close()
-        await tracker.close()
+        await service.close()
         await sender.close()
 
 
 def test_mailbox_is_bounded_in_size_and_age() -> None:
-    box = _Mailbox(size=2, age=60)
+    box = Mailbox(size=2, age=60)
     for key in ("a", "b", "c"):
         box.put(key, key)
     assert box.take("a") is None  # evicted: the oldest of three
     assert box.take("c") == "c"
     assert box.take("c") is None
-    old = _Mailbox(size=10, age=0.0)
+    old = Mailbox(size=10, age=0.0)
     old.put("x", 1)
     assert old.take("x") is None  # too old by the time anyone asks

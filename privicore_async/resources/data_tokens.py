@@ -191,7 +191,7 @@ class DataTokens(Resource):
         if request_id is None:
             raise ProtocolError("data_tokens.request_data: no x-dpt-cab-request-id header")
         command_id = extract_command_id(response.body, response.headers)
-        handle = self._client.tracker.track(command_id, kind="data_tokens.request_data")
+        handle = self._client.command_service.track(command_id, kind="data_tokens.request_data")
         return DataRequest(request_id, handle)
 
     @contextlib.asynccontextmanager

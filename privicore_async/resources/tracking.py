@@ -23,9 +23,9 @@ class Commands(Resource):
         ``"storage.sync_device"``) lets the tracker reuse what it learned about such commands.
         """
         require_text("command_id", command_id, field="commandId")
-        return self._client.tracker.track(command_id, kind=kind, timeout=timeout)
+        return self._client.command_service.track(command_id, kind=kind, timeout=timeout)
 
     @property
     def pending(self) -> int:
         """How many commands this client is tracking now."""
-        return self._client.tracker.pending
+        return self._client.command_service.pending

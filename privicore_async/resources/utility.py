@@ -26,4 +26,4 @@ class Utility(Resource):
         command use ``client.commands.resume(command_id)`` instead.
         """
         require_text("command_id", command_id, field="commandId")
-        return await self._client.read_status(command_id)
+        return await self._client.command_service.read_status(command_id)

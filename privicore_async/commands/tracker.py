@@ -1,4 +1,4 @@
-"""Tracked commands: :class:`CommandHandle`, :class:`CommandResult` and the :class:`CommandTracker`.
+"""Tracked commands: :class:`CommandHandle` and the :class:`CommandTracker` that settles them.
 
 Every accepted (202) command becomes a handle. A client owns one tracker: a heap of due times,
 one scheduler task that wakes at the earliest and hands due handles to at most
@@ -6,18 +6,13 @@ one scheduler task that wakes at the earliest and hands due handles to at most
 Ten thousand pending commands are ten thousand heap entries, not ten thousand sleeping tasks;
 an idle tracker runs no task at all.
 
-Polling is *adaptive*, per kind of command (its route name). A couple of commands of a kind
-are *scouts*: they poll densely from the start and so measure how long such commands take.
-Every other command of the kind waits (parked, costing no request) until a scout has settled,
-then reads its status only inside the learned window of durations: once at the window's end
-when the window is narrower than ``min_interval``, else swept from mean minus one deviation
-in one-deviation steps; past the window it backs off exponentially (``backoff``'s generator).
-A steady stream keeps an occasional scout, so the model follows the server when it speeds up
-or slows down. Only scouts (and pushed acks) teach the model: the others' reads are placed by
-the model itself, so learning from them would feed its own bias back.
-``PollPolicy(adaptive=False)`` gives plain jittered exponential polling.
+*When* a handle is read is its :class:`~privicore_async.commands.schedule.Schedule`'s call
+(adaptive per kind of command, or plain exponential with ``PollPolicy(adaptive=False)``); what
+a failed read means is the retry table's (:func:`~privicore_async.http.retry.decide`). Pushed
+acks settle handles through :meth:`CommandTracker.settle`; while they flow, polling is only a
+slow safety net.
 
-Pushed acks (the WebSocket channel) settle handles through :meth:`CommandTracker.settle`.
+Handle and tracker are one unit: the tracker drives the handle's private state, nobody else.
 """
 
 from __future__ import annotations
@@ -26,32 +21,25 @@ import asyncio
 import heapq
 import itertools
 import logging
-import random
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import attrs
-import backoff
 
-from . import errors
-from .http.retry import Action, RequestKind, decide, outcome_of
-from .http.transport import Transport
-from .routes import Route
-from .wire import CommandStatus, StatusReading, parse_command_status
+from .. import errors
+from ..http.retry import Action, RequestKind, decide, outcome_of
+from ..wire.status import CommandStatus, StatusReading
+from .schedule import AdaptiveSchedule, ExponentialSchedule, Schedule
 
 __all__ = [
     "CommandHandle",
     "CommandResult",
-    "CommandStatus",
     "CommandTracker",
-    "HttpStatusSource",
     "PollPolicy",
     "StatusSource",
-    "as_completed",
-    "gather",
 ]
 
 logger = logging.getLogger("privicore_async")
@@ -103,32 +91,6 @@ class StatusSource(Protocol):
         ...
 
 
-class HttpStatusSource:
-    """Reads ``/request-status/{id}`` through the transport (which knows its GET alternative)."""
-
-    def __init__(self, transport: Transport, route: Route) -> None:
-        self._transport = transport
-        self._route = route
-
-    @property
-    def method(self) -> str:
-        """The method in use now (``POST`` until a 405 said otherwise)."""
-        return self._transport.route_in_use(self._route).method
-
-    async def fetch(self, command_id: str, *, retry: bool = False) -> StatusReading:
-        """One status read of ``command_id``: a single attempt, or with retries if ``retry``."""
-        response = await self._transport.request(
-            self._route,
-            path={"commandId": command_id},
-            kind=RequestKind.READ if retry else RequestKind.STATUS_READ,
-        )
-        try:
-            return parse_command_status(response.body)
-        except errors.ProtocolError as exc:
-            problem = errors.ProtocolError(f"command {command_id}: {exc}")
-        raise problem
-
-
 _Callback = Callable[["CommandHandle"], object]
 
 
@@ -148,7 +110,6 @@ class CommandHandle:
         "_error",
         "_pending_age",
         "_result",
-        "_scout",
         "_submitted_mono",
         "_tracker",
         "_waiters",
@@ -181,7 +142,6 @@ class CommandHandle:
         self._deadline = self._submitted_mono + (timeout if timeout is not None else 0.0)
         self._due = 0.0
         self._pending_age = 0.0  # age at the last "still pending" answer
-        self._scout = False  # polls densely to measure its kind's duration
         self._result: CommandResult | None = None
         self._error: BaseException | None = None
         self._callbacks: list[_Callback] = []
@@ -289,8 +249,14 @@ class CommandHandle:
             self._waiters.remove(waiter)
 
     @property
-    def _age(self) -> float:
+    def age(self) -> float:
+        """Seconds since the command was submitted (or resumed)."""
         return time.monotonic() - self._submitted_mono
+
+    @property
+    def pending_age(self) -> float:
+        """The age at which a status read last found the command still pending."""
+        return self._pending_age
 
     def _finish(
         self, *, result: CommandResult | None = None, error: BaseException | None = None
@@ -332,61 +298,32 @@ class CommandHandle:
             )
 
 
-class _KindModel:
-    """What the tracker knows about how long one kind of command takes."""
-
-    __slots__ = ("dev", "mean", "parked", "samples", "scouts", "seen")
-
-    def __init__(self) -> None:
-        self.samples = 0
-        self.mean = 0.0
-        self.dev = 0.0
-        self.scouts = 0  # scouts of this kind now pending
-        self.seen = 0  # commands of this kind tracked so far
-        self.parked: list[CommandHandle] = []  # waiting for the first sample
-
-    def observe(self, low: float, high: float) -> None:
-        """A command settled somewhere in ``[low, high]`` seconds after submission."""
-        estimate, half_width = (low + high) / 2, (high - low) / 2
-        if self.samples == 0:
-            self.mean, self.dev = estimate, half_width
-        else:
-            # Early samples weigh more; later ones move the model at a steady 10 %.
-            weight = max(0.1, 1 / (self.samples + 1))
-            spread = max(abs(estimate - self.mean), half_width)
-            self.mean += weight * (estimate - self.mean)
-            self.dev += weight * (spread - self.dev)
-        self.samples += 1
-
-
-_WARM_UP = 8  # scouts at a time while a kind has fewer samples than this
-_SCOUTS = 2  # scouts at a time after that
-_SCOUT_EVERY = 16  # once the model exists, every 16th command of a kind scouts
-_SCOUT_STEP = 0.03  # a scout reads again after 3 % of its age (at least min_interval)
-
-
 class CommandTracker:
     """One scheduler per client: pending handles in a heap keyed by their next poll time."""
 
-    def __init__(self, source: StatusSource, policy: PollPolicy | None = None) -> None:
+    def __init__(
+        self,
+        source: StatusSource,
+        policy: PollPolicy | None = None,
+        schedule: Schedule | None = None,
+    ) -> None:
         self._source = source
-        self.policy = policy or PollPolicy()
+        self.policy = policy = policy or PollPolicy()
+        self.schedule: Schedule = schedule or (
+            AdaptiveSchedule(policy) if policy.adaptive else ExponentialSchedule(policy)
+        )
+        """When each handle is read next (see :mod:`privicore_async.commands.schedule`)."""
         self._heap: list[tuple[float, int, CommandHandle]] = []
         self._seq = itertools.count()
         self._by_id: dict[str, CommandHandle] = {}
-        self._kinds: dict[str, _KindModel] = {}
-        self._backoffs: dict[int, Generator[float, None, None]] = {}
         self._paused_until = 0.0
         self._ready: deque[CommandHandle] = deque()  # due, waiting for a worker
         self._scheduler: asyncio.Task[None] | None = None
         self._wakeup: asyncio.Future[None] | None = None
         self._workers: set[asyncio.Task[None]] = set()  # at most PollPolicy.concurrency
-        self._rng = random.Random()
         self._closed = False
         self.acks_live = False
         """True while the ack channel is joined: polling is then only a slow safety net."""
-        self.early: Callable[[str], StatusReading | None] | None = None
-        """Set by the ack channel: an ack that arrived before its handle existed, if any."""
 
     # -- public ------------------------------------------------------------------------------
 
@@ -395,12 +332,22 @@ class CommandTracker:
         """How many handles are being tracked."""
         return len(self._by_id)
 
+    def find(self, command_id: str) -> CommandHandle | None:
+        """The handle tracking ``command_id``, if any."""
+        return self._by_id.get(command_id)
+
     def track(
-        self, command_id: str | None, *, kind: str | None = None, timeout: float | None = None
+        self,
+        command_id: str | None,
+        *,
+        kind: str | None = None,
+        timeout: float | None = None,
+        early: StatusReading | None = None,
     ) -> CommandHandle:
         """A handle for ``command_id`` (the same handle if the id is already tracked).
 
         ``None`` gives an ``ACCEPTED`` handle that is already done: nothing to track.
+        ``early`` is an ack that beat the HTTP answer: the new handle settles with it.
         """
         if self._closed:
             raise errors.PrivicoreError("the client is closed")
@@ -413,7 +360,6 @@ class CommandTracker:
             self, command_id, kind=kind, timeout=self.policy.timeout if timeout is None else timeout
         )
         self._by_id[command_id] = handle
-        early = self.early(command_id) if self.early is not None else None
         if early is not None:
             handle._settle(early)  # the ack beat the HTTP answer
         else:
@@ -425,7 +371,7 @@ class CommandTracker:
         handle = self._by_id.get(command_id)
         if handle is None or not status.final:
             return False
-        self._learn(handle, exact=True)
+        self._learned(handle, exact=True)
         handle._settle(StatusReading(status, body))
         return True
 
@@ -464,75 +410,23 @@ class CommandTracker:
 
     # -- scheduling --------------------------------------------------------------------------
 
-    def _model(self, handle: CommandHandle) -> _KindModel | None:
-        if not self.policy.adaptive or handle.kind is None:
-            return None
-        model = self._kinds.get(handle.kind)
-        if model is None:
-            model = self._kinds[handle.kind] = _KindModel()
-        return model
-
     def _start(self, handle: CommandHandle) -> None:
         if self.acks_live:  # the ack will settle it; a read only if the ack never comes
             self._schedule(handle, self.policy.safety_interval)
             return
-        model = self._model(handle)
-        if model is None:
-            self._schedule(handle, self.policy.initial_delay)
-            return
-        model.seen += 1
-        scouting = model.samples < _WARM_UP or model.seen % _SCOUT_EVERY == 0
-        if scouting and model.scouts < (_WARM_UP if model.samples < _WARM_UP else _SCOUTS):
-            handle._scout = True
-            model.scouts += 1
-            self._schedule(handle, self.policy.initial_delay)
-        elif model.samples == 0:
-            # Park until a scout settles; the deadline entry still expires it if none does.
-            model.parked.append(handle)
-            self._schedule(handle, handle._deadline - time.monotonic())
-        else:
-            self._schedule(handle, self._next_delay(handle))
-
-    def _release(self, model: _KindModel) -> None:
-        parked, model.parked = model.parked, []
-        for handle in parked:
-            if not handle.done():
-                self._schedule(handle, self._next_delay(handle))
+        delay = self.schedule.first_delay(handle)
+        # A parked handle waits for the schedule to release it; its deadline still expires it.
+        self._schedule(handle, handle._deadline - time.monotonic() if delay is None else delay)
 
     def _next_delay(self, handle: CommandHandle) -> float:
-        policy = self.policy
         if self.acks_live:
-            return policy.safety_interval
-        age = handle._age
-        model = self._model(handle)
-        if model is not None and handle._scout:
-            return min(policy.max_interval, max(policy.min_interval, age * _SCOUT_STEP))
-        if model is not None and model.samples:
-            step = max(policy.min_interval, model.dev)
-            # A window narrower than one step is caught by one read at its end; a wider one
-            # is swept from its start, one step at a time, so no command waits long for it.
-            first = (
-                model.mean + model.dev
-                if model.dev < policy.min_interval
-                else model.mean - model.dev
-            )
-            if age < first:
-                return first - age
-            if age < model.mean + 3 * model.dev:
-                return step
-        waits = self._backoffs.get(id(handle))
-        if waits is None:
-            # Grow from the command's age (a command pending for 10 s is not read every 50 ms),
-            # or, past a learned window, from the window's own step.
-            start = max(policy.min_interval, age * (policy.factor - 1), policy.initial_delay)
-            if model is not None and model.samples:
-                start = max(policy.min_interval, model.dev)
-            waits = backoff.expo(base=policy.factor, factor=start, max_value=policy.max_interval)
-            next(waits)  # backoff's generators yield once before the first value
-            self._backoffs[id(handle)] = waits
-        delay = max(policy.min_interval, next(waits))
-        # Jitter spreads out commands that would otherwise poll in lockstep.
-        return delay * (1 - policy.jitter * self._rng.random())
+            return self.policy.safety_interval
+        return self.schedule.next_delay(handle)
+
+    def _release(self, handles: Iterable[CommandHandle]) -> None:
+        for handle in handles:
+            if not handle.done():
+                self._schedule(handle, self._next_delay(handle))
 
     def _schedule(self, handle: CommandHandle, delay: float) -> None:
         due = min(time.monotonic() + max(0.0, delay), handle._deadline)
@@ -548,13 +442,7 @@ class CommandTracker:
     def _forget(self, handle: CommandHandle) -> None:
         if handle.command_id is not None and self._by_id.get(handle.command_id) is handle:
             del self._by_id[handle.command_id]
-        self._backoffs.pop(id(handle), None)
-        if handle._scout and handle.kind is not None:
-            model = self._kinds[handle.kind]
-            model.scouts -= 1
-            if model.samples == 0 and model.scouts == 0 and model.parked:
-                # Every scout ended without a measurement: the parked fall back to backoff.
-                self._release(model)
+        self._release(self.schedule.forget(handle))
 
     async def _sleep_until(self, when: float) -> None:
         loop = asyncio.get_running_loop()
@@ -607,22 +495,9 @@ class CommandTracker:
             error=errors.CommandTimeout(handle.command_id, handle.status.value, timeout=timeout)
         )
 
-    def _learn(self, handle: CommandHandle, *, exact: bool = False) -> None:
-        """Feed a settled command's duration to its kind's model, when it was measured."""
-        model = self._model(handle)
-        if model is None:
-            return
-        age = handle._age
-        if exact:
-            model.observe(age, age)
-        elif handle._scout:
-            model.observe(handle._pending_age, age)
-        else:
-            # A follower's reads were placed by the model: those that settled before the
-            # first read are censored, and learning from the rest would drift the model late.
-            return
-        if model.samples == 1 and model.parked:
-            self._release(model)
+    def _learned(self, handle: CommandHandle, *, exact: bool = False) -> None:
+        """Tell the schedule a handle is settling; read the handles it releases."""
+        self._release(self.schedule.settled(handle, exact=exact))
 
     async def _poll(self, handle: CommandHandle) -> None:
         assert handle.command_id is not None
@@ -637,17 +512,17 @@ class CommandTracker:
             self._failed_read(handle, exc)
         else:
             if reading.status.final:
-                self._learn(handle)
+                self._learned(handle)
                 handle._settle(reading)
             else:
-                handle._pending_age = handle._age
+                handle._pending_age = handle.age
                 self._reschedule(handle)
 
     def _failed_read(self, handle: CommandHandle, exc: Exception) -> None:
         """Do what the retry table says about a status read that failed."""
         known = isinstance(exc, errors.APIError | errors.TransportError)
         action = decide(RequestKind.STATUS_READ, outcome_of(exc)) if known else Action.GIVE_UP
-        if action is Action.NOT_YET and handle._age < self.policy.not_found_grace:
+        if action is Action.NOT_YET and handle.age < self.policy.not_found_grace:
             self._reschedule(handle)
         elif action is Action.NOT_YET:
             assert handle.command_id is not None
@@ -678,129 +553,3 @@ class CommandTracker:
 def _wake(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
-
-
-# -- waiting on many handles -------------------------------------------------------------------
-
-
-def _deadline_error(pending: list[CommandHandle], timeout: float | None) -> errors.CommandTimeout:
-    first = pending[0]
-    return errors.CommandTimeout(
-        first.command_id, first.status.value, timeout=timeout, pending=tuple(pending)
-    )
-
-
-async def gather(
-    *handles: CommandHandle, timeout: float | None = None, return_exceptions: bool = False
-) -> list[Any]:
-    """Wait for many handles under one shared deadline; results in argument order.
-
-    Like :func:`asyncio.gather`: the first failure is raised at once unless
-    ``return_exceptions`` is true, in which case errors take their handle's place. When
-    ``timeout`` passes, each unsettled handle counts as a
-    :class:`~privicore_async.errors.CommandTimeout` (raised for the first of them, with
-    ``pending`` listing all, unless ``return_exceptions``). Tracking goes on either way.
-    No task is created per handle.
-    """
-    loop = asyncio.get_running_loop()
-    wake: asyncio.Future[None] = loop.create_future()
-    remaining = sum(1 for h in handles if not h.done())
-
-    def on_done(handle: CommandHandle) -> None:
-        nonlocal remaining
-        remaining -= 1
-        failed = handle._error is not None and not return_exceptions
-        if (remaining <= 0 or failed) and not wake.done():
-            wake.set_result(None)
-
-    if not return_exceptions and any(h.done() and h._error is not None for h in handles):
-        remaining = 0
-    waiting = [h for h in handles if not h.done()]
-    if remaining > 0:
-        for handle in waiting:
-            handle.add_done_callback(on_done)
-        try:
-            await asyncio.wait((wake,), timeout=timeout)
-        finally:
-            for handle in waiting:
-                handle.remove_done_callback(on_done)
-            if not wake.done():
-                wake.cancel()
-    if not return_exceptions:
-        # A failure wins over the deadline: it is what woke us (or it came first).
-        for handle in handles:
-            if handle.done() and handle._error is not None:
-                raise handle._error
-    results: list[Any] = []
-    pending = [h for h in handles if not h.done()]
-    for handle in handles:
-        if not handle.done():
-            if not return_exceptions:
-                raise _deadline_error(pending, timeout)
-            results.append(
-                errors.CommandTimeout(handle.command_id, handle.status.value, timeout=timeout)
-            )
-        elif handle._error is not None:
-            results.append(handle._error)
-        else:
-            results.append(handle.result())
-    return results
-
-
-class as_completed:  # noqa: N801 - reads like asyncio.as_completed, which it mirrors
-    """Iterate handles in the order they settle: ``async for handle in as_completed(hs): ...``.
-
-    Each handle is yielded once, settled (call ``handle.result()``). When the shared
-    ``timeout`` passes, iteration raises :class:`~privicore_async.errors.CommandTimeout`
-    whose ``pending`` lists the handles still unsettled (they go on being tracked).
-    """
-
-    def __init__(self, handles: Iterable[CommandHandle], *, timeout: float | None = None) -> None:
-        # A dict as an ordered set: O(1) removal with 10,000 handles.
-        self._waiting: dict[CommandHandle, None] = dict.fromkeys(handles)
-        self._ready: deque[CommandHandle] = deque(h for h in self._waiting if h.done())
-        for handle in self._ready:
-            del self._waiting[handle]
-        self._timeout = timeout
-        self._deadline: float | None = None
-        self._wake: asyncio.Future[None] | None = None
-        self._started = False
-
-    def __aiter__(self) -> AsyncIterator[CommandHandle]:
-        return self
-
-    def _on_done(self, handle: CommandHandle) -> None:
-        if self._waiting.pop(handle, 0) is None:
-            self._ready.append(handle)
-            if self._wake is not None and not self._wake.done():
-                self._wake.set_result(None)
-
-    async def __anext__(self) -> CommandHandle:
-        loop = asyncio.get_running_loop()
-        if not self._started:
-            self._started = True
-            if self._timeout is not None:
-                self._deadline = loop.time() + self._timeout
-            for handle in self._waiting:
-                handle.add_done_callback(self._on_done)
-        while not self._ready:
-            if not self._waiting:
-                raise StopAsyncIteration
-            remaining = None if self._deadline is None else self._deadline - loop.time()
-            if remaining is not None and remaining <= 0:
-                unsettled = list(self._waiting)
-                self._detach()
-                raise _deadline_error(unsettled, self._timeout)
-            self._wake = loop.create_future()
-            try:
-                await asyncio.wait((self._wake,), timeout=remaining)
-            finally:
-                if not self._wake.done():
-                    self._wake.cancel()
-                self._wake = None
-        return self._ready.popleft()
-
-    def _detach(self) -> None:
-        for handle in self._waiting:
-            handle.remove_done_callback(self._on_done)
-        self._waiting.clear()

@@ -1,0 +1,29 @@
+"""Tracked commands: handles, the tracker and its schedules, and waiting on many at once.
+
+:mod:`.tracker` the handle and the tracker (one unit), :mod:`.schedule` when a handle is read
+next, :mod:`.status` where statuses are read from, :mod:`.waiting` :func:`gather` and
+:class:`as_completed`, :mod:`.service` the client's one place for accepted commands and acks.
+"""
+
+from ..wire.status import CommandStatus
+from .schedule import AdaptiveSchedule, ExponentialSchedule, Schedule
+from .service import CommandService
+from .status import HttpStatusSource
+from .tracker import CommandHandle, CommandResult, CommandTracker, PollPolicy, StatusSource
+from .waiting import as_completed, gather
+
+__all__ = [
+    "AdaptiveSchedule",
+    "CommandHandle",
+    "CommandResult",
+    "CommandService",
+    "CommandStatus",
+    "CommandTracker",
+    "ExponentialSchedule",
+    "HttpStatusSource",
+    "PollPolicy",
+    "Schedule",
+    "StatusSource",
+    "as_completed",
+    "gather",
+]
