@@ -16,7 +16,7 @@ from .commands import CommandHandle, CommandService, HttpStatusSource, PollPolic
 from .http.aiohttp_sender import AiohttpSender
 from .http.retry import RetryPolicy
 from .http.sender import Sender, Timeouts
-from .http.transport import CallParts, Credential, Transport, WireResponse
+from .http.transport import CallExtras, CallParts, Credential, Transport, WireResponse
 from .resources import (
     Authenticators,
     Commands,
@@ -165,51 +165,85 @@ class PrivicoreClient:
         await self.command_service.close()
         await self.transport.close()
 
-    # -- the one request function the resources use --------------------------------------------
+    # -- the request functions the resources use ------------------------------------------------
+
+    def _parts(
+        self,
+        name: str,
+        args: Mapping[str, object] | None,
+        extras: CallExtras,
+        *,
+        handle: bool,
+    ) -> tuple[Route, CallParts]:
+        """Route ``name`` and its arguments placed on it; the route's phase must fit the call."""
+        route = self.routes[name]
+        if route.phase.tracked is not handle:
+            raise TypeError(
+                f"route {name} is a {route.phase.value} call: use "
+                f"{'command' if route.phase.tracked else 'call'}()"
+            )
+        bound = route.bind(args or {})
+        return route, {"path": bound.path, "fields": bound.fields or None, **extras}
 
     async def call(
-        self, name: str, *, credential: Credential = None, **parts: Unpack[CallParts]
+        self,
+        name: str,
+        args: Mapping[str, object] | None = None,
+        *,
+        credential: Credential = None,
+        **extras: Unpack[CallExtras],
     ) -> WireResponse:
-        """Send the call of route ``name`` with the right credential; returns the answer.
+        """Send the call of route ``name`` and return its answer.
 
-        ``parts`` are those of :class:`~privicore_async.http.transport.CallParts` (path values,
-        fields, raw content, a full URL, ``safe``). Token routes use the client's token; the
+        ``args`` are the route's parameters by Python name (``{"device_identifier": ...}``):
+        the route places them (path, form, JSON or query) and checks them
+        (:meth:`~privicore_async.routes.Route.bind`). Token routes use the client's token; the
         transport recovers per its retry table (one re-authentication and one replay after a
-        401, the documented alternative of a route, retries of what is safe to repeat).
+        401, the route's documented alternative, retries of what is safe to repeat). Routes
+        whose phase makes them commands go through :meth:`command` instead.
         """
+        route, parts = self._parts(name, args, extras, handle=False)
         return await self.transport.request(
-            self.routes[name], credential=credential, tokens=self.tokens, **parts
+            route, credential=credential, tokens=self.tokens, **parts
         )
 
     @contextlib.asynccontextmanager
     async def stream(
         self,
         name: str,
+        args: Mapping[str, object] | None = None,
         *,
         credential: Credential = None,
         chunk_size: int = 64 * 1024,
-        **parts: Unpack[CallParts],
+        **extras: Unpack[CallExtras],
     ) -> AsyncIterator[AsyncIterator[bytes]]:
         """Like :meth:`call`, but yields the answer's body in chunks as it arrives.
 
         An async context manager (see :meth:`~privicore_async.http.transport.Transport.stream`):
         nothing is retried once the request may have reached the server.
         """
+        route, parts = self._parts(name, args, extras, handle=False)
         opened = self.transport.stream(
-            self.routes[name],
-            credential=credential,
-            tokens=self.tokens,
-            chunk_size=chunk_size,
-            **parts,
+            route, credential=credential, tokens=self.tokens, chunk_size=chunk_size, **parts
         )
         async with opened as chunks:
             yield chunks
 
     async def command(
-        self, name: str, *, timeout: float | None = None, **parts: Unpack[CallParts]
+        self,
+        name: str,
+        args: Mapping[str, object] | None = None,
+        *,
+        timeout: float | None = None,
+        **extras: Unpack[CallExtras],
     ) -> CommandHandle:
-        """Send a command call and return its tracked :class:`CommandHandle`."""
-        if self.routes[name].auth is Auth.TOKEN:
+        """Send the command of route ``name`` and return its tracked :class:`CommandHandle`.
+
+        ``args`` as for :meth:`call`; ``timeout`` is the command's deadline (default
+        ``PollPolicy.timeout``). Only routes whose phase is a tracked command are accepted.
+        """
+        route, parts = self._parts(name, args, extras, handle=True)
+        if route.auth is Auth.TOKEN:
             self._start_acks()
-        response = await self.call(name, **parts)
+        response = await self.transport.request(route, tokens=self.tokens, **parts)
         return self.command_service.accept(name, response, timeout=timeout)

@@ -202,6 +202,6 @@ async def test_wire_response_repr_hides_secret_answers() -> None:
         m.post(API + "/device/download-device-configuration", payload=CONFIGURATION)
         async with PrivicoreClient(api_url=API, token="T-x", poll=FAST) as client:
             response = await client.call(
-                "devices.retrieve_configuration", fields={"deviceIdentifier": "dev-1"}
+                "devices.retrieve_configuration", {"device_identifier": "dev-1"}
             )
     assert_no_secret([repr(response)])

@@ -6,10 +6,11 @@ next, :mod:`.status` where statuses are read from, :mod:`.waiting` :func:`gather
 """
 
 from ..wire.status import CommandStatus
+from .policy import PollPolicy
 from .schedule import AdaptiveSchedule, ExponentialSchedule, Schedule
 from .service import CommandService
 from .status import HttpStatusSource
-from .tracker import CommandHandle, CommandResult, CommandTracker, PollPolicy, StatusSource
+from .tracker import CommandHandle, CommandResult, CommandTracker, StatusSource
 from .waiting import as_completed, gather
 
 __all__ = [

@@ -18,51 +18,76 @@ itself, so learning from them would feed its own bias back.
 from __future__ import annotations
 
 import random
-from collections.abc import Generator, Iterable
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Generator, Hashable, Iterable
+from typing import Generic, Protocol, TypeVar
 
 import backoff
 
-if TYPE_CHECKING:
-    from .tracker import CommandHandle, PollPolicy
+from .policy import PollPolicy
 
-__all__ = ["AdaptiveSchedule", "ExponentialSchedule", "Schedule"]
+__all__ = ["AdaptiveSchedule", "ExponentialSchedule", "Schedule", "Tracked"]
 
 
-class Schedule(Protocol):
+class Tracked(Hashable, Protocol):
+    """What a schedule sees of a tracked command (a :class:`~.tracker.CommandHandle`)."""
+
+    @property
+    def kind(self) -> str | None:
+        """The route name of the command; the adaptive schedule learns per kind."""
+        ...
+
+    @property
+    def age(self) -> float:
+        """Seconds since the command was submitted."""
+        ...
+
+    @property
+    def pending_age(self) -> float:
+        """The age at which a read last found it pending."""
+        ...
+
+    def done(self) -> bool:
+        """True once settled."""
+        ...
+
+
+H = TypeVar("H", bound=Tracked)
+
+
+class Schedule(Protocol[H]):
     """How long until a handle's next status read; what settled commands teach."""
 
-    def first_delay(self, handle: CommandHandle) -> float | None:
+    def first_delay(self, handle: H) -> float | None:
         """Seconds until the first read of a new handle; ``None`` parks it (no read yet)."""
         ...
 
-    def next_delay(self, handle: CommandHandle) -> float:
+    def next_delay(self, handle: H) -> float:
         """Seconds until the next read of a handle still pending (or whose read failed)."""
         ...
 
-    def settled(self, handle: CommandHandle, *, exact: bool) -> Iterable[CommandHandle]:
+    def settled(self, handle: H, *, exact: bool) -> Iterable[H]:
         """``handle`` settled (``exact``: at this very moment, from an ack); returns the
         parked handles to read again."""
         ...
 
-    def forget(self, handle: CommandHandle) -> Iterable[CommandHandle]:
+    def forget(self, handle: H) -> Iterable[H]:
         """``handle`` is no longer tracked; returns the parked handles to read again."""
         ...
 
 
-class ExponentialSchedule:
+class ExponentialSchedule(Generic[H]):
     """Jittered exponential backoff, grown from each command's age."""
 
     def __init__(self, policy: PollPolicy, rng: random.Random | None = None) -> None:
         self.policy = policy
         self._rng = rng or random.Random()
-        self._waits: dict[CommandHandle, Generator[float, None, None]] = {}
+        self._waits: dict[H, Generator[float, None, None]] = {}
 
-    def first_delay(self, handle: CommandHandle) -> float | None:
+    def first_delay(self, handle: H) -> float | None:
         """The policy's ``initial_delay``."""
         return self.policy.initial_delay
 
-    def next_delay(self, handle: CommandHandle, *, start: float | None = None) -> float:
+    def next_delay(self, handle: H, *, start: float | None = None) -> float:
         """The handle's next backoff step; its first step is ``start`` if given."""
         policy = self.policy
         waits = self._waits.get(handle)
@@ -78,17 +103,17 @@ class ExponentialSchedule:
         # Jitter spreads out commands that would otherwise poll in lockstep.
         return delay * (1 - policy.jitter * self._rng.random())
 
-    def settled(self, handle: CommandHandle, *, exact: bool) -> Iterable[CommandHandle]:
+    def settled(self, handle: H, *, exact: bool) -> Iterable[H]:
         """Nothing to learn."""
         return ()
 
-    def forget(self, handle: CommandHandle) -> Iterable[CommandHandle]:
+    def forget(self, handle: H) -> Iterable[H]:
         """Drop the handle's backoff."""
         self._waits.pop(handle, None)
         return ()
 
 
-class _KindModel:
+class _KindModel(Generic[H]):
     """What the schedule knows about how long one kind of command takes."""
 
     __slots__ = ("dev", "mean", "parked", "samples", "scouts", "seen")
@@ -99,7 +124,7 @@ class _KindModel:
         self.dev = 0.0
         self.scouts = 0  # scouts of this kind now pending
         self.seen = 0  # commands of this kind tracked so far
-        self.parked: list[CommandHandle] = []  # waiting for the first sample
+        self.parked: list[H] = []  # waiting for the first sample
 
     def observe(self, low: float, high: float) -> None:
         """A command settled somewhere in ``[low, high]`` seconds after submission."""
@@ -121,16 +146,16 @@ _SCOUT_EVERY = 16  # once the model exists, every 16th command of a kind scouts
 _SCOUT_STEP = 0.03  # a scout reads again after 3 % of its age (at least min_interval)
 
 
-class AdaptiveSchedule:
+class AdaptiveSchedule(Generic[H]):
     """Learns each kind's duration from scouts; see the module docstring."""
 
     def __init__(self, policy: PollPolicy, rng: random.Random | None = None) -> None:
         self.policy = policy
-        self._fallback = ExponentialSchedule(policy, rng)
-        self._kinds: dict[str, _KindModel] = {}
-        self._scouts: set[CommandHandle] = set()
+        self._fallback: ExponentialSchedule[H] = ExponentialSchedule(policy, rng)
+        self._kinds: dict[str, _KindModel[H]] = {}
+        self._scouts: set[H] = set()
 
-    def _model(self, handle: CommandHandle) -> _KindModel | None:
+    def _model(self, handle: H) -> _KindModel[H] | None:
         if handle.kind is None:
             return None
         model = self._kinds.get(handle.kind)
@@ -138,7 +163,7 @@ class AdaptiveSchedule:
             model = self._kinds[handle.kind] = _KindModel()
         return model
 
-    def first_delay(self, handle: CommandHandle) -> float | None:
+    def first_delay(self, handle: H) -> float | None:
         """Scouts read soon; the others wait for the first sample, then read in the window."""
         model = self._model(handle)
         if model is None:
@@ -154,7 +179,7 @@ class AdaptiveSchedule:
             return None
         return self.next_delay(handle)
 
-    def next_delay(self, handle: CommandHandle) -> float:
+    def next_delay(self, handle: H) -> float:
         """Densely for scouts; inside the learned window for the others; then backoff."""
         policy = self.policy
         age = handle.age
@@ -178,7 +203,7 @@ class AdaptiveSchedule:
             return self._fallback.next_delay(handle, start=step)
         return self._fallback.next_delay(handle)
 
-    def settled(self, handle: CommandHandle, *, exact: bool) -> Iterable[CommandHandle]:
+    def settled(self, handle: H, *, exact: bool) -> Iterable[H]:
         """Learn from a scout or an ack; release the parked at the kind's first sample."""
         model = self._model(handle)
         if model is None:
@@ -193,7 +218,7 @@ class AdaptiveSchedule:
             return ()
         return self._release(model) if model.samples == 1 else ()
 
-    def forget(self, handle: CommandHandle) -> Iterable[CommandHandle]:
+    def forget(self, handle: H) -> Iterable[H]:
         """Drop the handle; if the last scout of an unmeasured kind ended, free the parked."""
         self._fallback.forget(handle)
         if handle not in self._scouts:
@@ -208,6 +233,6 @@ class AdaptiveSchedule:
         return ()
 
     @staticmethod
-    def _release(model: _KindModel) -> list[CommandHandle]:
+    def _release(model: _KindModel[H]) -> list[H]:
         parked, model.parked = model.parked, []
         return [handle for handle in parked if not handle.done()]

@@ -15,7 +15,8 @@ from ..http.transport import WireResponse
 from ..mailbox import Mailbox
 from ..wire.http import extract_command_id
 from ..wire.status import CommandStatus, StatusReading
-from .tracker import CommandHandle, CommandTracker, PollPolicy, StatusSource
+from .policy import PollPolicy
+from .tracker import CommandHandle, CommandTracker, StatusSource
 
 __all__ = ["CommandService", "RetryingStatusSource"]
 

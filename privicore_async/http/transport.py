@@ -44,6 +44,7 @@ from .retry import Action, Outcome, RequestKind, RetryPolicy, decide
 from .sender import Failure, PreparedRequest, Reply, Sender, SendError, Timeouts
 
 __all__ = [
+    "CallExtras",
     "CallParts",
     "Credential",
     "CredentialSource",
@@ -69,6 +70,14 @@ class CallParts(TypedDict, total=False):
 
     path: Mapping[str, str] | None  # values for the route's {placeholders}
     fields: Fields | None  # encoded as the route says: form, JSON or query
+    content: bytes | AsyncIterable[bytes] | None  # a raw body (binary routes)
+    url: str | None  # a full URL instead of base URL + path (upstream/downstream links)
+    safe: bool | None  # a non-GET call that is safe to repeat (default: only GET is)
+
+
+class CallExtras(TypedDict, total=False):
+    """The parts of a call that are not route parameters (what resources pass besides args)."""
+
     content: bytes | AsyncIterable[bytes] | None  # a raw body (binary routes)
     url: str | None  # a full URL instead of base URL + path (upstream/downstream links)
     safe: bool | None  # a non-GET call that is safe to repeat (default: only GET is)

@@ -75,9 +75,8 @@ class Authenticators(Resource):
 
         A device that is not approved is rejected when the command settles.
         """
-        require_text("device_identifier", device_identifier, field=_ID)
         return await self._client.command(
-            "authenticators.register", fields={_ID: device_identifier}, timeout=timeout
+            "authenticators.register", {"device_identifier": device_identifier}, timeout=timeout
         )
 
     async def remove(
@@ -85,9 +84,8 @@ class Authenticators(Resource):
     ) -> CommandHandle:
         """``POST /verified-authenticator/remove`` form ``deviceIdentifier``: take the
         authenticator role away; the device itself stays registered."""
-        require_text("device_identifier", device_identifier, field=_ID)
         return await self._client.command(
-            "authenticators.remove", fields={_ID: device_identifier}, timeout=timeout
+            "authenticators.remove", {"device_identifier": device_identifier}, timeout=timeout
         )
 
     async def list(self) -> builtins.list[Authenticator]:
@@ -125,7 +123,7 @@ class Authenticators(Resource):
         """
         size = require_int("quorum_size", quorum_size, minimum=1, field="quorumSize")
         return await self._client.command(
-            "authenticators.set_quorum_size", fields={"quorumSize": size}, timeout=timeout
+            "authenticators.set_quorum_size", {"quorum_size": size}, timeout=timeout
         )
 
     async def set_quorum_strategy(
@@ -153,7 +151,7 @@ class Authenticators(Resource):
         params = require_int("strategy_params", strategy_params, minimum=0, maximum=100)
         return await self._client.command(
             "authenticators.set_quorum_strategy",
-            fields={"strategy": chosen.value, "strategy_params": params},
+            {"strategy": chosen.value, "strategy_params": params},
             timeout=timeout,
         )
 
@@ -164,7 +162,7 @@ class Authenticators(Resource):
         ≥ 1): how long one voting attempt stays open."""
         seconds = require_int("time_limit", time_limit, minimum=1, field="timeLimit")
         return await self._client.command(
-            "authenticators.set_voting_time_limit", fields={"timeLimit": seconds}, timeout=timeout
+            "authenticators.set_voting_time_limit", {"time_limit": seconds}, timeout=timeout
         )
 
     async def set_maximum_voting_attempts(
@@ -178,7 +176,7 @@ class Authenticators(Resource):
         )
         return await self._client.command(
             "authenticators.set_maximum_voting_attempts",
-            fields={"numberOfAttempts": attempts},
+            {"number_of_attempts": attempts},
             timeout=timeout,
         )
 
@@ -200,7 +198,6 @@ class Authenticators(Resource):
         plus ``percentageRequired`` (1-100), which ``minimum_percentage`` requires and the
         other strategies refuse. The name is what ``policies.register`` links to.
         """
-        require_text("name", name)
         chosen = require_strategy(strategy)
         seconds = require_int(
             "time_limit", time_limit, minimum=1, maximum=_MAX_TIME_LIMIT, field="timeLimit"
@@ -213,16 +210,16 @@ class Authenticators(Resource):
                 "is required for the minimum_percentage strategy",
                 field="percentageRequired",
             )
-        fields: dict[str, Any] = {
+        args: dict[str, Any] = {
             "name": name,
             "strategy": chosen.value,
-            "timeLimit": seconds,
-            "deviceIdentifiers": devices,
+            "time_limit": seconds,
+            "device_identifiers": devices,
         }
-        if percentage is not None:
-            fields["percentageRequired"] = percentage
+        if percentage is not None:  # JSON would carry a None as null: leave it out
+            args["percentage_required"] = percentage
         return await self._client.command(
-            "authenticators.register_voting_configuration", fields=fields, timeout=timeout
+            "authenticators.register_voting_configuration", args, timeout=timeout
         )
 
     async def update_voting_configuration(
@@ -244,28 +241,31 @@ class Authenticators(Resource):
         sibling); correct the path with ``PrivicoreClient(routes={
         "authenticators.update_voting_configuration": ("POST", "/...")})``.
         """
+        # Checked here, not only by the route: a blank id must be refused as such, before
+        # (and instead of) "nothing to update".
         require_text("configuration_id", configuration_id, field="configurationId")
-        fields: dict[str, Any] = {"configurationId": configuration_id}
+        # Only the fields to change are sent (JSON would carry a None as null).
+        args: dict[str, Any] = {"configuration_id": configuration_id}
         if name is not None:
-            fields["name"] = require_text("name", name)
+            args["name"] = name
         chosen = None if strategy is None else require_strategy(strategy)
         if chosen is not None:
-            fields["strategy"] = chosen.value
+            args["strategy"] = chosen.value
         if time_limit is not None:
-            fields["timeLimit"] = require_int(
+            args["time_limit"] = require_int(
                 "time_limit", time_limit, minimum=1, maximum=_MAX_TIME_LIMIT, field="timeLimit"
             )
         if device_identifiers is not None:
-            fields["deviceIdentifiers"] = require_device_identifiers(device_identifiers)
+            args["device_identifiers"] = require_device_identifiers(device_identifiers)
         percentage = _percentage(chosen, percentage_required)
         if percentage is not None:
-            fields["percentageRequired"] = percentage
-        if len(fields) == 1:
+            args["percentage_required"] = percentage
+        if len(args) == 1:
             raise InvalidArgumentError(
                 "configuration_id", "nothing to update: give at least one field to change"
             )
         return await self._client.command(
-            "authenticators.update_voting_configuration", fields=fields, timeout=timeout
+            "authenticators.update_voting_configuration", args, timeout=timeout
         )
 
     async def list_voting_configurations(self) -> builtins.list[VotingConfiguration]:
@@ -290,10 +290,9 @@ class Authenticators(Resource):
         correct it with ``PrivicoreClient(routes={
         "authenticators.retrieve_voting_configuration": ("GET", "/...")})``.
         """
-        require_text("configuration_id", configuration_id, field="configurationId")
         response = await self._client.call(
             "authenticators.retrieve_voting_configuration",
-            path={"configurationId": configuration_id},
+            {"configuration_id": configuration_id},
         )
         return structure(
             response.body,

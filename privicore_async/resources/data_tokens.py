@@ -95,15 +95,12 @@ class DataTokens(Resource):
         (official docs only). The handle's ``command_id`` is the reservation id: pass the
         handle to :meth:`retrieve_temporary_token`, which awaits it first.
         """
-        require_text("context", context)
         if ttl is not None:
             require_int("ttl", ttl, minimum=MIN_TTL, maximum=MAX_TTL)
         if meta is not None:
             require_text("meta", meta)
-        fields = {"context": context, "ttl": ttl, "meta": meta}
-        return await self._client.command(
-            "data_tokens.reserve_token_space", fields=fields, timeout=timeout
-        )
+        args = {"context": context, "ttl": ttl, "meta": meta}
+        return await self._client.command("data_tokens.reserve_token_space", args, timeout=timeout)
 
     async def retrieve_temporary_token(
         self, reservation_id: str | CommandHandle, *, timeout: float | None = None
@@ -120,9 +117,8 @@ class DataTokens(Resource):
             if reservation_id.command_id is None:
                 raise ProtocolError("data_tokens.reserve_token_space: the 202 carried no id")
             reservation_id = reservation_id.command_id
-        require_text("reservation_id", reservation_id, field="commandId")
         response = await self._client.call(
-            "data_tokens.retrieve_temporary_token", path={"commandId": reservation_id}
+            "data_tokens.retrieve_temporary_token", {"reservation_id": reservation_id}
         )
         body: Any = response.body
         if isinstance(body, str) and body.strip():
@@ -144,12 +140,10 @@ class DataTokens(Resource):
         rejected (``storage.no_storage_devices``) when the profile has no storage device, and
         may be delayed by a voting policy.
         """
-        token = require_token(
-            "temporary_token", _token_of(temporary_token), field="temporaryTokenSpace"
-        )
+        token = _token_of(temporary_token)
         payload = _require_bytes("data", data, field="data")
-        fields = {"temporaryTokenSpace": token, "data": base64.b64encode(payload).decode()}
-        return await self._client.command("data_tokens.exchange", fields=fields, timeout=timeout)
+        args = {"temporary_token": token, "data": base64.b64encode(payload).decode()}
+        return await self._client.command("data_tokens.exchange", args, timeout=timeout)
 
     async def upload(
         self, stream: str | TemporaryToken, data: bytes | AsyncIterable[bytes]
@@ -185,8 +179,7 @@ class DataTokens(Resource):
         in a later release, so for now only the request is made. A deleted or unknown token
         is a 404 (``NotFoundError``).
         """
-        value = require_token("token", _token_of(token), field="token")
-        response = await self._client.call("data_tokens.request_data", fields={"token": value})
+        response = await self._client.call("data_tokens.request_data", {"token": _token_of(token)})
         request_id = extract_request_id(response.headers)
         if request_id is None:
             raise ProtocolError("data_tokens.request_data: no x-dpt-cab-request-id header")
@@ -298,8 +291,7 @@ class DataTokens(Resource):
         ones unchanged. Values must be text, numbers or booleans (sent as ``1``/``0``); the
         schema is soft (the probe sends ``classification`` and ``retentionDays``).
         """
-        value = require_token("token", _token_of(token), field="token")
-        form: dict[str, Any] = {"token": value}
+        args: dict[str, object] = {"token": _token_of(token)}
         for name, field_value in fields.items():
             wire = camel_case(name)
             if wire == "token" or not wire:
@@ -310,9 +302,9 @@ class DataTokens(Resource):
                     f"must be text, a number or a boolean, not {type(field_value).__name__}",
                     field=wire,
                 )
-            form[wire] = field_value
+            args[wire] = field_value
         return await self._client.command(
-            "data_tokens.configure_information_security_risk_meta", fields=form, timeout=timeout
+            "data_tokens.configure_information_security_risk_meta", args, timeout=timeout
         )
 
     async def configure_file_meta(
@@ -332,20 +324,16 @@ class DataTokens(Resource):
         permanent ``dtk-`` token (answer ``{token}`` or a bare string): store it.
         """
         token = require_token("temporary_token", _token_of(temporary_token), field="token")
-        require_text("file_name", file_name, field="fileName")
-        require_text("extension", extension)
-        require_text("context", context)
         require_int("size", size, minimum=0)
-        require_text("path", path)
-        fields = {
+        args = {
             "token": token,
-            "fileName": file_name,
+            "file_name": file_name,
             "extension": extension,
             "context": context,
             "size": size,
             "path": path,
         }
-        response = await self._client.call("data_tokens.configure_file_meta", fields=fields)
+        response = await self._client.call("data_tokens.configure_file_meta", args)
         return _single_token(response.body, "data_tokens.configure_file_meta")
 
     async def list(self, *, page: int | None = None, per_page: int | None = None) -> DataTokenPage:
@@ -358,9 +346,7 @@ class DataTokens(Resource):
             require_int("page", page, minimum=1)
         if per_page is not None:
             require_int("per_page", per_page, minimum=1, field="perPage")
-        response = await self._client.call(
-            "data_tokens.list", fields={"page": page, "perPage": per_page}
-        )
+        response = await self._client.call("data_tokens.list", {"page": page, "per_page": per_page})
         body: Any = response.body
         if isinstance(body, list):
             body = {"items": body}
@@ -407,18 +393,13 @@ class DataTokens(Resource):
         are not sent. (The official docs' JSON ``/data-token/update-data``, which replaces the
         data itself, is a different call and not this one.)
         """
-        value = require_token("token", _token_of(token), field="token")
-        changes = {"fileName": file_name, "extension": extension, "context": context}
-        arguments = {"fileName": "file_name", "extension": "extension", "context": "context"}
-        for wire, given in changes.items():
-            if given is not None:
-                require_text(arguments[wire], given, field=wire)
+        changes = {"file_name": file_name, "extension": extension, "context": context}
         if all(given is None for given in changes.values()):
             raise InvalidArgumentError(
                 "file_name", "give at least one of file_name, extension, context"
             )
         return await self._client.command(
-            "data_tokens.update", fields={"token": value, **changes}, timeout=timeout
+            "data_tokens.update", {"token": _token_of(token), **changes}, timeout=timeout
         )
 
     async def delete(
@@ -429,9 +410,8 @@ class DataTokens(Resource):
         The ack confirms dispatch, not deletion on every storage device; afterwards
         :meth:`request_data` on the token is a 404.
         """
-        value = require_token("token", _token_of(token), field="token")
         return await self._client.command(
-            "data_tokens.delete", fields={"token": value}, timeout=timeout
+            "data_tokens.delete", {"token": _token_of(token)}, timeout=timeout
         )
 
 

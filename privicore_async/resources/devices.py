@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..commands import CommandHandle
 from ..errors import ProtocolError
 from ..models import Device, DeviceConfiguration, structure
-from ._base import Resource, require_text
+from ._base import Resource
 
 __all__ = ["Devices"]
 
@@ -25,16 +25,14 @@ class Devices(Resource):
         Once the handle settles, its ``command_id`` is the ``id`` that
         :meth:`retrieve_unique_identifier` takes.
         """
-        require_text("device_name", device_name, field="deviceName")
         return await self._client.command(
-            "devices.request_unique_identifier", fields={"deviceName": device_name}, timeout=timeout
+            "devices.request_unique_identifier", {"device_name": device_name}, timeout=timeout
         )
 
     async def retrieve_unique_identifier(self, command_id: str) -> str:
         """``POST /device/retrieve-unique-identifier``: the identifier of a requested device."""
-        require_text("command_id", command_id, field="id")
         response = await self._client.call(
-            "devices.retrieve_unique_identifier", fields={"id": command_id}
+            "devices.retrieve_unique_identifier", {"command_id": command_id}
         )
         body = response.body
         if isinstance(body, dict) and isinstance(body.get(_ID), str) and body[_ID].strip():
@@ -52,26 +50,23 @@ class Devices(Resource):
         self, device_identifier: str, *, name: str | None = None, timeout: float | None = None
     ) -> CommandHandle:
         """``POST /device/configure-meta``: rename a device."""
-        require_text("device_identifier", device_identifier, field=_ID)
-        fields = {_ID: device_identifier, "name": name}
-        return await self._client.command("devices.configure_meta", fields=fields, timeout=timeout)
+        args = {"device_identifier": device_identifier, "name": name}
+        return await self._client.command("devices.configure_meta", args, timeout=timeout)
 
     async def approve(
         self, device_identifier: str, *, timeout: float | None = None
     ) -> CommandHandle:
         """``POST /device/approve-device``."""
-        require_text("device_identifier", device_identifier, field=_ID)
         return await self._client.command(
-            "devices.approve", fields={_ID: device_identifier}, timeout=timeout
+            "devices.approve", {"device_identifier": device_identifier}, timeout=timeout
         )
 
     async def reject(
         self, device_identifier: str, *, timeout: float | None = None
     ) -> CommandHandle:
         """``POST /device/reject-device``."""
-        require_text("device_identifier", device_identifier, field=_ID)
         return await self._client.command(
-            "devices.reject", fields={_ID: device_identifier}, timeout=timeout
+            "devices.reject", {"device_identifier": device_identifier}, timeout=timeout
         )
 
     async def retrieve_configuration(self, device_identifier: str) -> DeviceConfiguration:
@@ -81,9 +76,8 @@ class Devices(Resource):
         officially documented ``GET /device/retrieve-device-configuration/{id}`` is tried.
         The bundle holds secrets: they never show in its ``repr``.
         """
-        require_text("device_identifier", device_identifier, field=_ID)
         response = await self._client.call(
-            "devices.retrieve_configuration", fields={_ID: device_identifier}
+            "devices.retrieve_configuration", {"device_identifier": device_identifier}
         )
         return structure(
             response.body, DeviceConfiguration, endpoint="devices.retrieve_configuration"
@@ -93,9 +87,8 @@ class Devices(Resource):
         self, device_identifier: str, *, timeout: float | None = None
     ) -> CommandHandle:
         """``POST /device/remove``."""
-        require_text("device_identifier", device_identifier, field=_ID)
         return await self._client.command(
-            "devices.remove", fields={_ID: device_identifier}, timeout=timeout
+            "devices.remove", {"device_identifier": device_identifier}, timeout=timeout
         )
 
     async def onboard(self, device_name: str, *, timeout: float | None = None) -> str:

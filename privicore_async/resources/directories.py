@@ -27,11 +27,10 @@ from ..models import (
     structure,
 )
 from ..models.converter import list_items
-from ._base import Resource, require_text, require_texts
+from ._base import Resource, require_texts
 
 __all__ = ["Directories"]
 
-_DIRECTORY = "directoryId"
 _PROFILE = "profileId"
 
 
@@ -75,10 +74,8 @@ class Directories(Resource):
         Path and fields are inferred (no public evidence); correct them with
         ``PrivicoreClient(routes={"directories.register": ("POST", "/directory/register")})``.
         """
-        require_text("directory_name", directory_name, field="directoryName")
-        require_text("directory_short_name", directory_short_name, field="directoryShortName")
-        fields = {"directoryName": directory_name, "directoryShortName": directory_short_name}
-        return await self._client.command("directories.register", fields=fields, timeout=timeout)
+        args = {"directory_name": directory_name, "directory_short_name": directory_short_name}
+        return await self._client.command("directories.register", args, timeout=timeout)
 
     async def list_owned(self) -> list[Directory]:
         """``GET /directory/retrieve-owned-directories``: the directories the caller owns.
@@ -109,8 +106,7 @@ class Directories(Resource):
         Path and answer shape are inferred (no public evidence); correct the path with
         ``PrivicoreClient(routes={"directories.retrieve": ("GET", "/.../{directoryId}")})``.
         """
-        require_text("directory_id", directory_id, field=_DIRECTORY)
-        response = await self._client.call("directories.retrieve", path={_DIRECTORY: directory_id})
+        response = await self._client.call("directories.retrieve", {"directory_id": directory_id})
         return structure(response.body, Directory, endpoint="directories.retrieve")
 
     async def create_user(
@@ -131,17 +127,13 @@ class Directories(Resource):
         public evidence); correct them with
         ``PrivicoreClient(routes={"directories.create_user": ("POST", "/...")})``.
         """
-        require_text("directory_id", directory_id, field=_DIRECTORY)
-        require_text("username", username)
-        require_text("given_name", given_name, field="givenName")
-        require_text("family_name", family_name, field="familyName")
-        fields = {
-            _DIRECTORY: directory_id,
+        args = {
+            "directory_id": directory_id,
             "username": username,
-            "givenName": given_name,
-            "familyName": family_name,
+            "given_name": given_name,
+            "family_name": family_name,
         }
-        return await self._client.command("directories.create_user", fields=fields, timeout=timeout)
+        return await self._client.command("directories.create_user", args, timeout=timeout)
 
     async def update_user(
         self,
@@ -158,18 +150,18 @@ class Directories(Resource):
         Path and fields are inferred (no public evidence); correct them with
         ``PrivicoreClient(routes={"directories.update_user": ("POST", "/...")})``.
         """
-        require_text("directory_id", directory_id, field=_DIRECTORY)
-        require_text("profile_id", profile_id, field=_PROFILE)
         if given_name is None and family_name is None:
             raise InvalidArgumentError(
                 "given_name", "give given_name, family_name or both", field="givenName"
             )
-        fields = {_DIRECTORY: directory_id, _PROFILE: profile_id}
-        if given_name is not None:
-            fields["givenName"] = require_text("given_name", given_name, field="givenName")
-        if family_name is not None:
-            fields["familyName"] = require_text("family_name", family_name, field="familyName")
-        return await self._client.command("directories.update_user", fields=fields, timeout=timeout)
+        # A name left None is not sent (the form encoding drops it).
+        args = {
+            "directory_id": directory_id,
+            "profile_id": profile_id,
+            "given_name": given_name,
+            "family_name": family_name,
+        }
+        return await self._client.command("directories.update_user", args, timeout=timeout)
 
     async def invite_profile(
         self, directory_id: str, username: str, *, timeout: float | None = None
@@ -181,11 +173,9 @@ class Directories(Resource):
         server. Path and fields are inferred (no public evidence); correct the path with
         ``PrivicoreClient(routes={"directories.invite_profile": ("POST", "/...")})``.
         """
-        require_text("directory_id", directory_id, field=_DIRECTORY)
-        require_text("username", username)
         return await self._client.command(
             "directories.invite_profile",
-            fields={_DIRECTORY: directory_id, "username": username},
+            {"directory_id": directory_id, "username": username},
             timeout=timeout,
         )
 
@@ -199,13 +189,8 @@ class Directories(Resource):
         Path and fields are inferred (no public evidence); correct them with
         ``PrivicoreClient(routes={"directories.set_profile_password": ("POST", "/...")})``.
         """
-        require_text("directory_id", directory_id, field=_DIRECTORY)
-        require_text("profile_id", profile_id, field=_PROFILE)
-        require_text("password", password)
-        fields = {_DIRECTORY: directory_id, _PROFILE: profile_id, "password": password}
-        return await self._client.command(
-            "directories.set_profile_password", fields=fields, timeout=timeout
-        )
+        args = {"directory_id": directory_id, "profile_id": profile_id, "password": password}
+        return await self._client.command("directories.set_profile_password", args, timeout=timeout)
 
     async def list_invites(self) -> list[DirectoryInvitation]:
         """``GET /directory/list-directory-invites``: the caller's pending invitations.
@@ -227,15 +212,12 @@ class Directories(Resource):
         ``true``/``false``). Path and fields are inferred (no public evidence); correct the
         path with ``PrivicoreClient(routes={"directories.process_invitation": ("POST", "/...")})``.
         """
-        require_text("invitation_id", invitation_id, field="invitationId")
         if not isinstance(accept, bool):
             raise InvalidArgumentError(
                 "accept", f"must be True or False, not {type(accept).__name__}", field="accept"
             )
-        fields = {"invitationId": invitation_id, "accept": "1" if accept else "0"}
-        return await self._client.command(
-            "directories.process_invitation", fields=fields, timeout=timeout
-        )
+        args = {"invitation_id": invitation_id, "accept": "1" if accept else "0"}
+        return await self._client.command("directories.process_invitation", args, timeout=timeout)
 
     async def retrieve_profile(self, directory_id: str, profile_id: str) -> DirectoryProfile:
         """``GET /directory/retrieve-directory-profile/{directoryId}/{profileId}`` (both
@@ -245,11 +227,9 @@ class Directories(Resource):
         ``PrivicoreClient(routes={"directories.retrieve_profile":
         ("GET", "/.../{directoryId}/{profileId}")})``.
         """
-        require_text("directory_id", directory_id, field=_DIRECTORY)
-        require_text("profile_id", profile_id, field=_PROFILE)
         response = await self._client.call(
             "directories.retrieve_profile",
-            path={_DIRECTORY: directory_id, _PROFILE: profile_id},
+            {"directory_id": directory_id, "profile_id": profile_id},
         )
         return structure(response.body, DirectoryProfile, endpoint="directories.retrieve_profile")
 
@@ -260,10 +240,7 @@ class Directories(Resource):
         Path and answer shape are inferred (no public evidence); correct the path with
         ``PrivicoreClient(routes={"directories.list_users": ("GET", "/.../{directoryId}")})``.
         """
-        require_text("directory_id", directory_id, field=_DIRECTORY)
-        response = await self._client.call(
-            "directories.list_users", path={_DIRECTORY: directory_id}
-        )
+        response = await self._client.call("directories.list_users", {"directory_id": directory_id})
         body = list_items(response.body, "users", "profiles")
         return structure(body, list[DirectoryProfile], endpoint="directories.list_users")
 
@@ -277,14 +254,13 @@ class Directories(Resource):
         inferred (no public evidence); correct the path with
         ``PrivicoreClient(routes={"directories.profiles_info": ("POST", "/...")})``.
         """
-        require_text("directory_id", directory_id, field=_DIRECTORY)
         ids = require_texts("profile_ids", profile_ids, field="profileIds")
         if not ids:
             raise InvalidArgumentError(
                 "profile_ids", "must name at least one profile", field="profileIds"
             )
         response = await self._client.call(
-            "directories.profiles_info", fields={_DIRECTORY: directory_id, "profileIds": ids}
+            "directories.profiles_info", {"directory_id": directory_id, "profile_ids": ids}
         )
         body = list_items(response.body, "profiles")
         if (
@@ -312,12 +288,9 @@ class Directories(Resource):
         evidence); correct them with
         ``PrivicoreClient(routes={"directories.create_profile_device": ("POST", "/...")})``.
         """
-        require_text("directory_id", directory_id, field=_DIRECTORY)
-        require_text("profile_id", profile_id, field=_PROFILE)
-        require_text("device_name", device_name, field="deviceName")
-        fields = {_DIRECTORY: directory_id, _PROFILE: profile_id, "deviceName": device_name}
+        args = {"directory_id": directory_id, "profile_id": profile_id, "device_name": device_name}
         return await self._client.command(
-            "directories.create_profile_device", fields=fields, timeout=timeout
+            "directories.create_profile_device", args, timeout=timeout
         )
 
     async def add_storage_device(
@@ -335,17 +308,12 @@ class Directories(Resource):
         Path and fields are inferred (no public evidence); correct them with
         ``PrivicoreClient(routes={"directories.add_storage_device": ("POST", "/...")})``.
         """
-        require_text("directory_id", directory_id, field=_DIRECTORY)
-        require_text("profile_id", profile_id, field=_PROFILE)
-        require_text("device_identifier", device_identifier, field="deviceIdentifier")
-        fields = {
-            _DIRECTORY: directory_id,
-            _PROFILE: profile_id,
-            "deviceIdentifier": device_identifier,
+        args = {
+            "directory_id": directory_id,
+            "profile_id": profile_id,
+            "device_identifier": device_identifier,
         }
-        return await self._client.command(
-            "directories.add_storage_device", fields=fields, timeout=timeout
-        )
+        return await self._client.command("directories.add_storage_device", args, timeout=timeout)
 
     async def list_devices(self, directory_id: str) -> list[DirectoryDevice]:
         """``GET /directory/list-directory-devices/{directoryId}``: the devices of the
@@ -354,9 +322,8 @@ class Directories(Resource):
         Path and answer shape are inferred (no public evidence); correct the path with
         ``PrivicoreClient(routes={"directories.list_devices": ("GET", "/.../{directoryId}")})``.
         """
-        require_text("directory_id", directory_id, field=_DIRECTORY)
         response = await self._client.call(
-            "directories.list_devices", path={_DIRECTORY: directory_id}
+            "directories.list_devices", {"directory_id": directory_id}
         )
         body = list_items(response.body, "devices")
         return structure(body, list[DirectoryDevice], endpoint="directories.list_devices")
@@ -376,14 +343,11 @@ class Directories(Resource):
         id. Path, fields and the JSON encoding are inferred (no public evidence); correct the
         path with ``PrivicoreClient(routes={"directories.create_voting_pool": ("POST", "/...")})``.
         """
-        require_text("directory_id", directory_id, field=_DIRECTORY)
         identifiers = require_texts(
             "device_identifiers", device_identifiers, field="deviceIdentifiers"
         )
-        fields = {_DIRECTORY: directory_id, "deviceIdentifiers": identifiers}
-        return await self._client.command(
-            "directories.create_voting_pool", fields=fields, timeout=timeout
-        )
+        args = {"directory_id": directory_id, "device_identifiers": identifiers}
+        return await self._client.command("directories.create_voting_pool", args, timeout=timeout)
 
     async def store_meta(
         self, directory_id: str, meta: Mapping[str, Any], *, timeout: float | None = None
@@ -395,10 +359,7 @@ class Directories(Resource):
         Path, fields and the JSON encoding are inferred (no public evidence); correct the
         path with ``PrivicoreClient(routes={"directories.store_meta": ("POST", "/...")})``.
         """
-        require_text("directory_id", directory_id, field=_DIRECTORY)
         value = _require_meta(meta)
         return await self._client.command(
-            "directories.store_meta",
-            fields={_DIRECTORY: directory_id, "meta": value},
-            timeout=timeout,
+            "directories.store_meta", {"directory_id": directory_id, "meta": value}, timeout=timeout
         )

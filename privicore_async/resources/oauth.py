@@ -78,11 +78,9 @@ class OAuth(Resource):
         ``scopes`` go on the wire comma-joined. The handle's ``command_id`` **is** the
         application id: once the handle settled, pass it to :meth:`retrieve_configuration`.
         """
-        require_text("name", name)
-        require_text("redirect_uri", redirect_uri, field="redirectUri")
         names = _require_scopes(scopes, field="scopes")
-        fields = {"name": name, "redirectUri": redirect_uri, "scopes": ",".join(names)}
-        return await self._client.command("oauth.register", fields=fields, timeout=timeout)
+        args = {"name": name, "redirect_uri": redirect_uri, "scopes": ",".join(names)}
+        return await self._client.command("oauth.register", args, timeout=timeout)
 
     async def retrieve_configuration(self, application_id: str) -> OAuthAppConfiguration:
         """``POST /profile/retrieve-oauth-application-configuration``: client id and secret.
@@ -91,10 +89,9 @@ class OAuth(Resource):
         second read is a 422; it is raised as :class:`~privicore_async.errors.ValidationError`
         (same ``status`` and ``errors``) whose message explains this.
         """
-        require_text("application_id", application_id, field="applicationId")
         try:
             response = await self._client.call(
-                "oauth.retrieve_configuration", fields={"applicationId": application_id}
+                "oauth.retrieve_configuration", {"application_id": application_id}
             )
         except ValidationError as exc:
             if exc.status != 422:
@@ -129,15 +126,12 @@ class OAuth(Resource):
         one PHP-style ``scope[]`` per scope. Await ``.handle``; its command id is the ``id``
         for :meth:`retrieve_authorization_code`, together with ``.nonce``.
         """
-        require_text("client_id", client_id)
         names = _require_scopes(scopes, field="scope[]")
         if nonce is None:
             nonce = secrets.token_urlsafe(24)
-        else:
-            require_token("nonce", nonce)
-        query = [("client_id", client_id), ("nonce", nonce), *(("scope[]", s) for s in names)]
+        args = {"client_id": client_id, "nonce": nonce, "scope": names}
         handle = await self._client.command(
-            "oauth.request_authorization_code", fields=query, timeout=timeout
+            "oauth.request_authorization_code", args, timeout=timeout
         )
         return AuthorizationRequest(handle, nonce, client_id, names)
 
@@ -150,12 +144,10 @@ class OAuth(Resource):
         ``request_id`` is the settled request-authorization-code command id and ``nonce``
         the one sent with it.
         """
-        require_text("request_id", request_id, field="id")
-        require_token("nonce", nonce)
         credential = _require_client(client_id, client_secret)
         response = await self._client.call(
             "oauth.retrieve_authorization_code",
-            fields={"id": request_id, "nonce": nonce},
+            {"request_id": request_id, "nonce": nonce},
             credential=credential,
         )
         return structure(
@@ -170,11 +162,10 @@ class OAuth(Resource):
 
         The code is sent as the form field ``authorization_code``; it works once.
         """
-        code = require_token("authorization_code", authorization_code)
         credential = _require_client(client_id, client_secret)
         response = await self._client.call(
             "oauth.obtain_access_token",
-            fields={"authorization_code": code},
+            {"authorization_code": authorization_code},
             credential=credential,
         )
         return structure(response.body, OAuthTokens, endpoint="oauth.obtain_access_token")
@@ -199,10 +190,9 @@ class OAuth(Resource):
             raise InvalidArgumentError(
                 "refresh_token", "is required (no refresh token known)", field="refresh_token"
             )
-        refresh = require_token("refresh_token", refresh_token, field="refresh_token")
         response = await self._client.call(
             "oauth.refresh_access_token",
-            fields={"refresh_token": refresh},
+            {"refresh_token": refresh_token},
             credential=access,
         )
         return structure(response.body, OAuthTokens, endpoint="oauth.refresh_access_token")

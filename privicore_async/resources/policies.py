@@ -73,26 +73,25 @@ class Policies(Resource):
         and ``configurationId`` (the official page), because the sources disagree (§b2).
         The policy's id for activate/deactivate/delete comes from :meth:`retrieve`.
         """
-        require_text("name", name)
-        require_text("template_id", template_id, field="policyTemplateId")
         events = _require_event_ids(event_ids)
         if not isinstance(configuration, Mapping) or not configuration:
             raise InvalidArgumentError(
                 "configuration", "must be a non-empty mapping", field="configuration"
             )
-        fields: dict[str, Any] = {
+        args: dict[str, Any] = {
             "name": name,
-            "policyTemplateId": template_id,
-            "applyingEventIds": events,
+            "template_id": template_id,
+            "event_ids": events,
             "configuration": dict(configuration),
         }
-        if voting_configuration_id is not None:
+        if voting_configuration_id is not None:  # JSON would carry a None as null
+            # The route does not check these two (it takes them as values): checked here.
             require_text(
                 "voting_configuration_id", voting_configuration_id, field="votingConfigurationId"
             )
-            fields["votingConfigurationId"] = voting_configuration_id
-            fields["configurationId"] = voting_configuration_id
-        return await self._client.command("policies.register", fields=fields, timeout=timeout)
+            args["voting_configuration_id"] = voting_configuration_id
+            args["configuration_id"] = voting_configuration_id
+        return await self._client.command("policies.register", args, timeout=timeout)
 
     async def list_active(self) -> builtins.list[Policy]:
         """``GET /policy/list-active-policies``: the policies in force.
@@ -126,14 +125,13 @@ class Policies(Resource):
         from 0.2 s, doubling, at most 1 s apart, never sleeping past the deadline); the
         default 0 asks once. The last ``NotFoundError`` is raised when time is up.
         """
-        require_text("name", name)
         if isinstance(wait, bool) or not isinstance(wait, int | float) or not wait >= 0:
             raise InvalidArgumentError("wait", "must be a number of seconds >= 0")
         deadline = time.monotonic() + wait
         delay = _FIRST_RETRY
         while True:
             try:
-                response = await self._client.call("policies.retrieve", path={"name": name})
+                response = await self._client.call("policies.retrieve", {"name": name})
             except NotFoundError:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -162,8 +160,7 @@ class Policies(Resource):
         return await self._by_id("policies.delete", policy_id, timeout)
 
     async def _by_id(self, name: str, policy_id: str, timeout: float | None) -> CommandHandle:
-        require_text("policy_id", policy_id, field="policyId")
-        return await self._client.command(name, fields={"policyId": policy_id}, timeout=timeout)
+        return await self._client.command(name, {"policy_id": policy_id}, timeout=timeout)
 
     async def _listing(self, name: str) -> builtins.list[Policy]:
         response = await self._client.call(name)

@@ -27,11 +27,8 @@ class Profile(Resource):
 
         A taken username is a :class:`~privicore_async.errors.ConflictError` (409).
         """
-        require_text("username", username)
-        require_text("password", password)
-        return await self._client.command(
-            "profile.register", fields={"username": username, "password": password}, timeout=timeout
-        )
+        args = {"username": username, "password": password}
+        return await self._client.command("profile.register", args, timeout=timeout)
 
     async def provision(
         self,
@@ -88,12 +85,8 @@ class Profile(Resource):
         client was configured with the password being changed, it logs in with the new one
         from the moment the change succeeds.
         """
-        require_text("current_password", current_password, field="currentPassword")
-        require_text("new_password", new_password, field="newPassword")
-        fields = {"currentPassword": current_password, "newPassword": new_password}
-        handle = await self._client.command(
-            "profile.change_password", fields=fields, timeout=timeout
-        )
+        args = {"current_password": current_password, "new_password": new_password}
+        handle = await self._client.command("profile.change_password", args, timeout=timeout)
         tokens = self._client.tokens
 
         def remember(done: CommandHandle) -> None:

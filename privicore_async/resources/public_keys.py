@@ -34,7 +34,7 @@ class PublicKeys(Resource):
                 "public_key", "must be 200 hex characters (a signed key)", field=_FIELD
             )
         return await self._client.command(
-            "public_keys.register", fields={_FIELD: public_key}, timeout=timeout
+            "public_keys.register", {"public_key": public_key}, timeout=timeout
         )
 
     async def retrieve(self) -> str:

@@ -12,13 +12,11 @@ from ..commands import CommandHandle
 from ..errors import CommandRejected, CommandTimeout, PrivicoreError
 from ..models import StorageDevice, structure
 from ..results import DeviceSyncOutcome, SyncOutcome, SyncProgress, SyncReport
-from ._base import Resource, require_text
+from ._base import Resource
 
 __all__ = ["Storage"]
 
 logger = logging.getLogger("privicore_async")
-
-_ID = "deviceIdentifier"
 
 ProgressCallback = Callable[[SyncProgress], object]
 
@@ -32,9 +30,8 @@ class Storage(Resource):
         self, device_identifier: str, *, timeout: float | None = None
     ) -> CommandHandle:
         """``POST /storage/register``: give an approved device the storage role."""
-        require_text("device_identifier", device_identifier, field=_ID)
         return await self._client.command(
-            "storage.register", fields={_ID: device_identifier}, timeout=timeout
+            "storage.register", {"device_identifier": device_identifier}, timeout=timeout
         )
 
     async def list(self) -> list[StorageDevice]:
@@ -50,18 +47,16 @@ class Storage(Resource):
         The seed documents a 202 with no body; the id, when the server sends one, comes in the
         ``x-dpt-cab-id`` header. Without any id the handle is ``ACCEPTED`` and already done.
         """
-        require_text("device_identifier", device_identifier, field=_ID)
         return await self._client.command(
-            "storage.sync_device", fields={_ID: device_identifier}, timeout=timeout
+            "storage.sync_device", {"device_identifier": device_identifier}, timeout=timeout
         )
 
     async def remove(
         self, device_identifier: str, *, timeout: float | None = None
     ) -> CommandHandle:
         """``POST /storage/remove``: take the storage role away (the device stays)."""
-        require_text("device_identifier", device_identifier, field=_ID)
         return await self._client.command(
-            "storage.remove", fields={_ID: device_identifier}, timeout=timeout
+            "storage.remove", {"device_identifier": device_identifier}, timeout=timeout
         )
 
     async def sync_devices(

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..commands import CommandHandle
 from ..models import VotingPool, structure
-from ._base import Resource, require_text
+from ._base import Resource
 from .authenticators import require_device_identifiers
 
 __all__ = ["Voting"]
@@ -39,16 +39,15 @@ class Voting(Resource):
         to :meth:`check_pool_status` once settled); correct the path with
         ``PrivicoreClient(routes={"voting.create": ("POST", "/...")})``.
         """
-        fields: dict[str, Any] = {}
+        # Only what was given goes on the wire (the route checks the texts).
+        args: dict[str, Any] = {}
         if configuration_id is not None:
-            fields["configurationId"] = require_text(
-                "configuration_id", configuration_id, field="configurationId"
-            )
+            args["configuration_id"] = configuration_id
         if device_identifiers is not None:
-            fields["deviceIdentifiers"] = require_device_identifiers(device_identifiers)
+            args["device_identifiers"] = require_device_identifiers(device_identifiers)
         if description is not None:
-            fields["description"] = require_text("description", description)
-        return await self._client.command("voting.create", fields=fields, timeout=timeout)
+            args["description"] = description
+        return await self._client.command("voting.create", args, timeout=timeout)
 
     async def check_pool_status(self, pool_id: str) -> VotingPool:
         """``GET /voting/check-pool-status/{poolId}`` (URL-quoted): a pool's status and votes;
@@ -58,6 +57,5 @@ class Voting(Resource):
         the sandbox uses the gated command's id. The answer's shape was never recorded:
         unknown keys are kept in ``extra``.
         """
-        require_text("pool_id", pool_id, field="poolId")
-        response = await self._client.call("voting.check_pool_status", path={"poolId": pool_id})
+        response = await self._client.call("voting.check_pool_status", {"pool_id": pool_id})
         return structure(response.body, VotingPool, endpoint="voting.check_pool_status")

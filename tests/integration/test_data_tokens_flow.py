@@ -157,8 +157,10 @@ async def test_exchange_refuses_bad_base64_and_unknown_spaces(
     sb = provisioned.sb
     temporary = await _reserve(data_client)
     with pytest.raises(errors.ValidationError) as info:
-        await data_client.call(
-            "data_tokens.exchange", fields={"temporaryTokenSpace": temporary.token, "data": "!!"}
+        await data_client.transport.request(
+            data_client.routes["data_tokens.exchange"],
+            tokens=data_client.tokens,
+            fields={"temporaryTokenSpace": temporary.token, "data": "!!"},
         )
     assert info.value.errors == {"data": ["This value is not valid base64."]}
     with pytest.raises(errors.NotFoundError):

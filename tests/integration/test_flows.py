@@ -269,7 +269,11 @@ async def test_sandbox_refuses_blank_identifier_itself(provisioned: Provisioned)
     """The raw transport call skips the SDK's check: the 422 comes from the server."""
     sb, client = provisioned.sb, provisioned.client
     with pytest.raises(errors.ValidationError) as caught:
-        await client.call("storage.sync_device", fields={"deviceIdentifier": " "})
+        await client.transport.request(
+            client.routes["storage.sync_device"],
+            tokens=client.tokens,
+            fields={"deviceIdentifier": " "},
+        )
     error = caught.value
     assert not isinstance(error, errors.InvalidArgumentError)
     assert error.status == 422
