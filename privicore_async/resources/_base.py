@@ -2,14 +2,77 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol, Unpack
 
+from ..acks import AckChannel
 from ..arguments import require_int, require_text, require_texts, require_token
+from ..auth import TokenKeeper
+from ..commands import CommandHandle, CommandService
+from ..http.transport import CallExtras, Credential, WireResponse
 
-if TYPE_CHECKING:
-    from ..client import PrivicoreClient
+__all__ = [
+    "Client",
+    "Resource",
+    "require_int",
+    "require_text",
+    "require_texts",
+    "require_token",
+]
 
-__all__ = ["Resource", "require_int", "require_text", "require_texts", "require_token"]
+
+class Client(Protocol):
+    """What a resource uses of :class:`~privicore_async.PrivicoreClient` (and nothing more)."""
+
+    @property
+    def tokens(self) -> TokenKeeper:
+        """The client's token keeper."""
+        ...
+
+    @property
+    def command_service(self) -> CommandService:
+        """Accepted commands, pushed acks and status reads."""
+        ...
+
+    @property
+    def acks(self) -> AckChannel | None:
+        """The WebSocket ack channel, when the client has one."""
+        ...
+
+    async def call(
+        self,
+        name: str,
+        args: Mapping[str, object] | None = None,
+        *,
+        credential: Credential = None,
+        **extras: Unpack[CallExtras],
+    ) -> WireResponse:
+        """Send a synchronous call of route ``name``."""
+        ...
+
+    async def command(
+        self,
+        name: str,
+        args: Mapping[str, object] | None = None,
+        *,
+        timeout: float | None = None,
+        **extras: Unpack[CallExtras],
+    ) -> CommandHandle:
+        """Send a command of route ``name`` and return its handle."""
+        ...
+
+    def stream(
+        self,
+        name: str,
+        args: Mapping[str, object] | None = None,
+        *,
+        credential: Credential = None,
+        chunk_size: int = 64 * 1024,
+        **extras: Unpack[CallExtras],
+    ) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+        """Send a call of route ``name`` and yield its answer's body in chunks."""
+        ...
 
 
 class Resource:
@@ -17,7 +80,7 @@ class Resource:
 
     __slots__ = ("_client",)
 
-    def __init__(self, client: PrivicoreClient) -> None:
+    def __init__(self, client: Client) -> None:
         self._client = client
 
     def __repr__(self) -> str:

@@ -11,6 +11,7 @@ from ..models import AuthToken, QrToken, structure
 from ..models.converter import parse_datetime
 from ..results import ProvisionedProfile
 from ._base import Resource, require_int, require_text
+from .public_keys import PublicKeys
 
 __all__ = ["Profile"]
 
@@ -48,7 +49,7 @@ class Profile(Resource):
         await (await self.register(username, password, timeout=timeout)).wait(timeout)
         token = await self.authenticate(username, password)
         signed = pair.signed_public_key
-        await (await self._client.public_keys.register(signed, timeout=timeout)).wait(timeout)
+        await (await PublicKeys(self._client).register(signed, timeout=timeout)).wait(timeout)
         return ProvisionedProfile(username, token, pair, signed)
 
     async def authenticate(

@@ -34,6 +34,7 @@ from ..crypto import DataKey, StreamDecryptor, encrypt, encrypt_stream
 from ..errors import InvalidArgumentError, PrivicoreError
 from ..results import Source, StoredData, StoreMethod, StoreOutcome, StoreReport, StoreRequest
 from ._base import Resource, require_text
+from .data_tokens import DataTokens
 
 __all__ = ["CHUNK_SIZE", "SMALL_LIMIT", "Vault"]
 
@@ -132,7 +133,7 @@ class Vault(Resource):
         require_text("file_name", file_name, field="fileName")
         require_text("path", path)
         ext = _extension(file_name, extension)
-        tokens = self._client.data_tokens
+        tokens = DataTokens(self._client)
         source = _plaintext(data)
         try:
             head: builtins.list[bytes] = []
@@ -217,7 +218,7 @@ class Vault(Resource):
         opener = StreamDecryptor(_require_key(key))
         parts: builtins.list[bytes] = []
         async with contextlib.aclosing(
-            self._client.data_tokens.receive_data(token, timeout=timeout)
+            DataTokens(self._client).receive_data(token, timeout=timeout)
         ) as chunks:
             async for chunk in chunks:
                 parts.append(opener.update(chunk))
@@ -273,7 +274,7 @@ class Vault(Resource):
     ) -> int:
         opener = StreamDecryptor(key)
         async with contextlib.aclosing(
-            self._client.data_tokens.receive_data(token, timeout=timeout)
+            DataTokens(self._client).receive_data(token, timeout=timeout)
         ) as chunks:
             async for chunk in chunks:
                 plain = opener.update(chunk)
