@@ -2,9 +2,8 @@
 
 Every client the suite builds sends through a :class:`~privicore_async.http.RecordingSender`
 wrapped around its aiohttp sender, which records the route name of each request. When the
-whole suite runs (no ``-k``, no ``-m``, no narrower paths), the session fails if a route
-outside the groups still listed in ``tests/test_coverage.py``'s ``NOT_YET`` was never
-requested, whether through aioresponses or the sandbox.
+whole suite runs (no ``-k``, no ``-m``, no narrower paths), the session fails if a route was
+never requested, whether through aioresponses or the sandbox.
 """
 
 from __future__ import annotations
@@ -54,11 +53,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail a whole-suite run that left some route without any test on the wire."""
     if exitstatus != 0 or not _whole_suite(session.config):
         return
-    from test_coverage import NOT_YET  # the groups still to be built
-
-    missing = sorted(
-        name for name in ROUTES if name.split(".")[0] not in NOT_YET and name not in REQUESTED
-    )
+    missing = sorted(name for name in ROUTES if name not in REQUESTED)
     if missing:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:

@@ -18,8 +18,13 @@ from privicore_async import CommandStatus, PollPolicy
 from privicore_async.acks import AckChannel
 from privicore_async.commands import CommandService
 from privicore_async.errors import CommandRejected, TransportError
-from privicore_async.http import AiohttpSender
-from privicore_async.mailbox import Mailbox
+from privicore_async.http import (
+    AiohttpSender,
+    MemoryReply,
+    MemorySender,
+    MemorySocket,
+    PreparedRequest,
+)
 from privicore_async.models.profile import AuthToken
 from privicore_async.wire import StatusReading
 from privicore_async.wire.ws import RequestMessage
@@ -313,13 +318,42 @@ async def test_unreachable_peer_keeps_polling_and_closes_cleanly() -> None:
         await sender.close()
 
 
-def test_mailbox_is_bounded_in_size_and_age() -> None:
-    box = Mailbox(size=2, age=60)
-    for key in ("a", "b", "c"):
-        box.put(key, key)
-    assert box.take("a") is None  # evicted: the oldest of three
-    assert box.take("c") == "c"
-    assert box.take("c") is None
-    old = Mailbox(size=10, age=0.0)
-    old.put("x", 1)
-    assert old.take("x") is None  # too old by the time anyone asks
+# -- the same channel over an in-memory socket ----------------------------------------------------
+
+
+async def test_the_channel_over_a_memory_socket_joins_delivers_and_rejoins() -> None:
+    sockets: list[MemorySocket] = []
+
+    def open_socket(url: str) -> MemorySocket:
+        socket = MemorySocket()
+        socket.push('{"data": {"type": "keep-alive"}}')
+        socket.push('{"status": 200, "data": {"channelId": "ch-1"}}')
+        sockets.append(socket)
+        return socket
+
+    service = CommandService(Statuses(), PollPolicy(initial_delay=60, timeout=60))
+    tokens = Tokens()
+    channel = AckChannel(
+        "ws://memory", MemorySender(_no_http, sockets=open_socket), tokens, service,
+        reconnect_initial=0.01, reconnect_max=0.02,
+    )  # fmt: skip
+    try:
+        assert await channel.wait_joined(timeout=5)
+        assert json.loads(sockets[0].sent[0])["data"] == {"authorizationToken": "T-one"}
+        handle = service.track("c1", kind="k")
+        sockets[0].push('{"data": {"type": "X-DPT-CAB-ID", "id": "c1", "command_status": 2}}')
+        assert (await handle.wait(timeout=5)).status is CommandStatus.SUCCEEDED
+        sockets[0].hang_up()  # the server went away: reconnect and join again
+        for _ in range(200):
+            if channel.joins == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert (channel.joins, len(sockets)) == (2, 2)
+        assert tokens.listeners == [channel.token_changed]  # it listens for new tokens itself
+    finally:
+        await channel.close()
+        await service.close()
+
+
+def _no_http(request: PreparedRequest) -> MemoryReply:
+    raise AssertionError(f"the ack channel sent an HTTP request: {request.method} {request.url}")

@@ -1,21 +1,20 @@
-"""Every route of the table has a client method and a sandbox handler (issue 3 tracks the rest).
+"""Every route of the table has a client method and a sandbox handler, and its phase decides
+what the method returns.
 
-Route names are ``<client attribute>.<method name>``, so the walk is mechanical. Groups still to
-be built are listed in ``NOT_YET``; that set only ever shrinks, and the test fails if a group
-listed there is in fact complete (so the list cannot go stale).
+Route names are ``<client attribute>.<method name>``, so the walk is mechanical.
 """
 
 from __future__ import annotations
 
 import inspect
+import typing
 
+import attrs
 import pytest
 
-from privicore_async import PrivicoreClient
+from privicore_async import CommandHandle, PrivicoreClient
 from privicore_async.routes import ROUTES
 from privicore_async.sandbox.handlers import HANDLERS
-
-NOT_YET: set[str] = set()
 
 
 def _group(name: str) -> str:
@@ -34,12 +33,11 @@ def _client_method(client: PrivicoreClient, name: str) -> object | None:
     return getattr(resource, method, None) if resource is not None else None
 
 
-def test_route_table_is_the_seed() -> None:
-    assert len(ROUTES) == 86
+def test_every_group_is_a_client_attribute() -> None:
     assert len({_group(name) for name in ROUTES}) == 11
 
 
-@pytest.mark.parametrize("name", [n for n in ROUTES if _group(n) not in NOT_YET])
+@pytest.mark.parametrize("name", list(ROUTES))
 async def test_route_has_client_method_and_sandbox_handler(
     client: PrivicoreClient, name: str
 ) -> None:
@@ -50,8 +48,13 @@ async def test_route_has_client_method_and_sandbox_handler(
     assert name in HANDLERS, f"the sandbox does not serve {name}"
 
 
-async def test_not_yet_groups_are_really_incomplete(client: PrivicoreClient) -> None:
-    for group in NOT_YET:
-        names = [n for n in ROUTES if _group(n) == group]
-        complete = all(_client_method(client, n) and n in HANDLERS for n in names)
-        assert not complete, f"{group} is complete: remove it from NOT_YET"
+@pytest.mark.parametrize("name", list(ROUTES))
+async def test_the_phase_decides_whether_a_method_returns_a_handle(
+    client: PrivicoreClient, name: str
+) -> None:
+    method = _client_method(client, name)
+    assert callable(method)
+    returned = inspect.signature(method, eval_str=True).return_annotation
+    if attrs.has(returned):  # a result holding the handle of the command it started
+        returned = typing.get_type_hints(returned).get("handle", returned)
+    assert (returned is CommandHandle) is ROUTES[name].phase.tracked, returned

@@ -16,9 +16,9 @@ from typing import Any
 import aiohttp
 import pytest
 from aioresponses import CallbackResult
-from wire_mock import API, count, mock_http
 
 from privicore_async import PollPolicy, PrivicoreClient, RetryPolicy, errors
+from tests.wire_mock import API, count, mock_http
 
 PASSWORD = "hunter2-secret"
 TOKEN = "T-topsecret"  # every token in the flow starts with this

@@ -14,10 +14,10 @@ from typing import Any
 
 import aiohttp
 import pytest
-from test_sandbox import UUID, Api
 
 from privicore_async.sandbox import Sandbox, WsFaults
 from privicore_async.sandbox.engine import CommandState
+from tests.sandbox.api import UUID, Api
 
 LATENCY = 0.02
 JOINED = "Successfully joined profile channel."

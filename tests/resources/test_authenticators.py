@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from wire_mock import API, all_calls, calls, form, headers, json_body, mock_http
 
 from privicore_async import PollPolicy, PrivicoreClient, RetryPolicy, errors
 from privicore_async.models import (
@@ -19,6 +18,7 @@ from privicore_async.models import (
 )
 from privicore_async.resources import Authenticators
 from privicore_async.routes import ROUTES
+from tests.wire_mock import API, all_calls, calls, form, headers, json_body, mock_http
 
 TOKEN = "T-profile-token"
 FORM_CT = "application/x-www-form-urlencoded"

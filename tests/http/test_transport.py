@@ -1,5 +1,8 @@
-"""transport.py: wire shapes per auth kind and encoding, error mapping, the retry rule, budgets,
-Retry-After, session ownership, timeouts, and secrets kept out of error messages."""
+"""http/transport.py: wire shapes per auth kind and encoding, error mapping, the retry rule,
+budgets, Retry-After, recovery (401 replay, alternatives), and secrets kept out of errors.
+
+Wire shapes go through the real aiohttp path (aioresponses); the recovery logic of the
+attempt loop is driven through the in-memory sender."""
 
 from __future__ import annotations
 
@@ -11,16 +14,37 @@ from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
+import attrs
 import pytest
-from wire_mock import API, all_calls, calls, count, form, headers, json_body, mock_http, raw_body
 from yarl import URL
 
-from privicore_async import PollPolicy, PrivicoreClient, RetryPolicy, Timeouts, errors
-from privicore_async.http import AiohttpSender, RequestKind, Transport, WireResponse
+from privicore_async import PollPolicy, PrivicoreClient, RetryPolicy, errors
+from privicore_async.http import (
+    AiohttpSender,
+    Failure,
+    MemoryReply,
+    MemorySender,
+    PreparedRequest,
+    RequestKind,
+    SendError,
+    Transport,
+    WireResponse,
+)
 from privicore_async.http import retry as retry_module
 from privicore_async.http import transport as transport_module
-from privicore_async.routes import ROUTES, Host
+from privicore_async.routes import ROUTES, Auth, Host
 from privicore_async.wire import CommandStatus
+from tests.wire_mock import (
+    API,
+    all_calls,
+    calls,
+    count,
+    form,
+    headers,
+    json_body,
+    mock_http,
+    raw_body,
+)
 
 UP = "http://upstream.test"
 DOWN = "http://downstream.test"
@@ -623,74 +647,6 @@ def test_retry_policy_refuses_nonsense(kwargs: dict[str, Any]) -> None:
         RetryPolicy(**kwargs)
 
 
-# -- session ownership and timeouts ----------------------------------------------------------------
-
-
-def _aiohttp_sender(c: PrivicoreClient) -> AiohttpSender:
-    sender = c.transport.sender
-    sender = getattr(sender, "inner", sender)  # the suite records routes through a wrapper
-    assert isinstance(sender, AiohttpSender)
-    return sender
-
-
-async def test_injected_session_is_left_open() -> None:
-    session = aiohttp.ClientSession()
-    try:
-        with mock_http() as m:
-            m.get(API + "/health", payload={"status": "ok"})
-            async with client(session=session) as c:
-                assert (await c.utility.health()).status == "ok"
-                assert _aiohttp_sender(c).session is session
-        assert not session.closed
-        assert count(m, "GET", "/health") == 1
-    finally:
-        await session.close()
-
-
-async def test_owned_session_is_closed_and_the_transport_refuses_more() -> None:
-    with mock_http() as m:
-        m.get(API + "/health", payload={"status": "ok"}, repeat=True)
-        c = client()
-        async with c:
-            await c.utility.health()
-            owned = _aiohttp_sender(c).session
-            assert owned is not None
-            assert not owned.closed
-        assert owned.closed
-        with pytest.raises(errors.PrivicoreError, match="closed"):
-            await c.utility.health()
-        await c.close()  # idempotent
-    assert count(m, "GET", "/health") == 1
-
-
-async def test_default_timeouts_are_passed_per_request() -> None:
-    with mock_http() as m:
-        m.get(API + "/health", payload={"status": "ok"})
-        async with client() as c:
-            assert c.transport.timeouts == Timeouts(connect=10.0, read=60.0, total=None)
-            await c.utility.health()
-    (call,) = calls(m, "GET", "/health")
-    assert call.kwargs["timeout"] == aiohttp.ClientTimeout(
-        total=None, sock_connect=10.0, sock_read=60.0
-    )
-
-
-async def test_custom_timeouts_apply_to_an_injected_session_too() -> None:
-    session = aiohttp.ClientSession()
-    try:
-        with mock_http() as m:
-            m.get(API + "/health", payload={"status": "ok"})
-            timeouts = Timeouts(connect=1.5, read=2.5, total=9.0)
-            async with client(session=session, timeouts=timeouts) as c:
-                await c.utility.health()
-        (call,) = calls(m, "GET", "/health")
-        assert call.kwargs["timeout"] == aiohttp.ClientTimeout(
-            total=9.0, sock_connect=1.5, sock_read=2.5
-        )
-    finally:
-        await session.close()
-
-
 # -- secrets never in TransportError messages ------------------------------------------------------
 
 
@@ -801,3 +757,203 @@ async def test_redirect_answer_is_not_a_success(status: int) -> None:
         async with client() as c:
             with pytest.raises(errors.PrivicoreError):
                 await c.devices.approve("dev-1")
+
+
+# -- recovery in the attempt loop, through the in-memory sender ------------------------------------
+
+
+class Keeper:
+    """A CredentialSource: hands out ``T-1``, then ``T-2`` after a recovery (if it can)."""
+
+    def __init__(self, *, can_recover: bool = True) -> None:
+        self.current = "T-1"
+        self.recoveries: list[str] = []
+        self._can = can_recover
+
+    async def token(self) -> str:
+        return self.current
+
+    async def recover(self, failed: str) -> bool:
+        self.recoveries.append(failed)
+        if not self._can:
+            return False
+        self.current = f"T-{int(failed.split('-')[1]) + 1}"
+        return True
+
+
+def memory(answers: list[MemoryReply | SendError]) -> MemorySender:
+    """Answers in order; each request is kept in ``sender.requests``."""
+    pending = list(answers)
+
+    def answer(request: PreparedRequest) -> MemoryReply:
+        item = pending.pop(0)
+        if isinstance(item, SendError):
+            raise item
+        return item
+
+    return MemorySender(answer)
+
+
+def memory_transport(sender: MemorySender, **kwargs: Any) -> Transport:
+    kwargs.setdefault("retry", RetryPolicy(max_attempts=3, initial_backoff=0.01, max_backoff=0.02))
+    return Transport(sender, {Host.API: API, Host.DOWNSTREAM: DOWN}, **kwargs)
+
+
+def tokens_sent(sender: MemorySender) -> list[str | None]:
+    return [r.headers.get("X-DPT-AUTHORIZATION") for r in sender.requests]
+
+
+async def test_a_401_gets_one_fresh_token_and_one_replay(fake_time: FakeTime) -> None:
+    sender = memory([MemoryReply(401), MemoryReply(200, b'{"profileId": "p"}')])
+    keeper = Keeper()
+    response = await memory_transport(sender).request(
+        ROUTES["profile.retrieve_profile_id"], tokens=keeper
+    )
+    assert response.body == {"profileId": "p"}
+    assert tokens_sent(sender) == ["T-1", "T-2"]
+    assert keeper.recoveries == ["T-1"]
+    assert fake_time.sleeps == []  # a replay, not a retry
+
+
+async def test_a_second_401_is_raised() -> None:
+    sender = memory([MemoryReply(401), MemoryReply(401)])
+    keeper = Keeper()
+    with pytest.raises(errors.AuthenticationError):
+        await memory_transport(sender).request(ROUTES["storage.sync_device"], tokens=keeper)
+    assert tokens_sent(sender) == ["T-1", "T-2"]
+    assert keeper.recoveries == ["T-1"]
+
+
+async def test_no_replay_without_a_fresh_token_or_with_an_explicit_credential() -> None:
+    sender = memory([MemoryReply(401)])
+    keeper = Keeper(can_recover=False)
+    with pytest.raises(errors.AuthenticationError):
+        await memory_transport(sender).request(ROUTES["storage.list"], tokens=keeper)
+    assert len(sender.requests) == 1
+    sender = memory([MemoryReply(401)])
+    keeper = Keeper()
+    with pytest.raises(errors.AuthenticationError):
+        await memory_transport(sender).request(
+            ROUTES["storage.list"], credential="T-given", tokens=keeper
+        )
+    assert tokens_sent(sender) == ["T-given"]
+    assert keeper.recoveries == []
+
+
+async def test_a_stream_replays_after_a_401_like_a_request() -> None:
+    sender = memory([MemoryReply(401), MemoryReply(200, [b"ab", b"cd"])])
+    keeper = Keeper()
+    async with memory_transport(sender).stream(ROUTES["data_tokens.list"], tokens=keeper) as chunks:
+        assert [chunk async for chunk in chunks] == [b"ab", b"cd"]
+    assert tokens_sent(sender) == ["T-1", "T-2"]
+
+
+async def test_a_streamed_body_is_never_replayed() -> None:
+    async def body() -> AsyncIterator[bytes]:
+        yield b"x"
+
+    route = attrs.evolve(ROUTES["data_tokens.upload"], auth=Auth.TOKEN)  # a token route, streamed
+    sender = memory([MemoryReply(401)])
+    keeper = Keeper()
+    with pytest.raises(errors.AuthenticationError):
+        await memory_transport(sender).request(route, tokens=keeper, content=body(), url=UP + "/")
+    assert len(sender.requests) == 1
+    assert keeper.recoveries == []
+
+
+async def test_a_405_switches_the_status_read_to_get_for_good() -> None:
+    sender = memory(
+        [MemoryReply(405), MemoryReply(200, b'"started"'), MemoryReply(200, b'"succeeded"')]
+    )
+    transport = memory_transport(sender)
+    route = ROUTES["utility.command_status"]
+    for _ in range(2):
+        await transport.request(route, path={"commandId": "c1"}, kind=RequestKind.STATUS_READ)
+    assert [(r.method, r.url, r.body) for r in sender.requests] == [
+        ("POST", API + "/request-status/c1", b"{}"),
+        ("GET", API + "/request-status/c1", None),
+        ("GET", API + "/request-status/c1", None),
+    ]
+    assert transport.route_in_use(route).method == "GET"
+
+
+async def test_a_404_of_the_status_endpoint_is_not_switched() -> None:
+    sender = memory([MemoryReply(404)])
+    with pytest.raises(errors.NotFoundError):
+        await memory_transport(sender).request(
+            ROUTES["utility.command_status"], path={"commandId": "c1"}
+        )
+    assert len(sender.requests) == 1
+
+
+async def test_the_documented_get_is_tried_once_and_the_first_answer_shown() -> None:
+    sender = memory([MemoryReply(404, b'{"message": "first"}'), MemoryReply(404, b"second")])
+    transport = memory_transport(sender)
+    route = ROUTES["devices.retrieve_configuration"]
+    with pytest.raises(errors.NotFoundError) as info:
+        await transport.request(route, fields={"deviceIdentifier": "d/1"}, credential=TOKEN)
+    assert info.value.body == {"message": "first"}
+    assert [(r.method, r.url, r.body) for r in sender.requests] == [
+        ("POST", API + "/device/download-device-configuration", b"deviceIdentifier=d%2F1"),
+        ("GET", API + "/device/retrieve-device-configuration/d%2F1", None),
+    ]
+    assert transport.route_in_use(route) is route  # a 404 proves nothing: not remembered
+
+
+@pytest.mark.parametrize(
+    ("failure", "route", "attempts"),
+    [
+        (Failure.NOT_SENT, "storage.sync_device", 3),  # never reached the server: repeated
+        (Failure.LOST, "storage.sync_device", 1),  # may have started the command: final
+        (Failure.LOST, "storage.list", 3),  # a read: repeated
+        (Failure.INVALID, "storage.list", 1),
+    ],
+)
+async def test_no_answer_is_repeated_per_the_table(
+    fake_time: FakeTime, failure: Failure, route: str, attempts: int
+) -> None:
+    sender = memory([SendError(failure, "boom")] * 3)
+    args = {"fields": {"deviceIdentifier": "d"}} if route == "storage.sync_device" else {}
+    with pytest.raises(errors.TransportError) as info:
+        await memory_transport(sender).request(ROUTES[route], credential=TOKEN, **args)
+    assert len(sender.requests) == attempts
+    assert len(fake_time.sleeps) == attempts - 1
+    assert info.value.__context__ is None
+
+
+async def test_busy_answers_are_retried_for_reads_only(fake_time: FakeTime) -> None:
+    busy = MemoryReply(503, headers={"Retry-After": "1.5"})
+    sender = memory([busy, MemoryReply(200, b"[]")])
+    await memory_transport(sender).request(ROUTES["storage.list"], credential=TOKEN)
+    assert fake_time.sleeps == [1.5]
+    sender = memory([busy])
+    with pytest.raises(errors.ServerError):
+        await memory_transport(sender).request(
+            ROUTES["storage.sync_device"], credential=TOKEN, fields={"deviceIdentifier": "d"}
+        )
+    assert len(sender.requests) == 1
+
+
+async def test_a_status_read_for_the_tracker_is_one_attempt(fake_time: FakeTime) -> None:
+    sender = memory([MemoryReply(503)])
+    with pytest.raises(errors.ServerError):
+        await memory_transport(sender).request(
+            ROUTES["utility.command_status"],
+            path={"commandId": "c1"},
+            kind=RequestKind.STATUS_READ,
+        )
+    assert len(sender.requests) == 1
+    assert fake_time.sleeps == []
+
+
+async def test_a_body_cut_short_is_a_transport_error_naming_no_secret() -> None:
+    secret = "dl-secret-9"
+    sender = memory([MemoryReply(200, [b"a", b"b"], cut_after=1)])
+    route = ROUTES["data_tokens.download"]
+    async with memory_transport(sender).stream(route, credential=secret) as chunks:
+        got = [await anext(chunks)]
+        with pytest.raises(errors.TransportError) as info:
+            await anext(chunks)
+    assert got == [b"a"]
+    assert secret not in str(info.value)
+    assert sender.requests[0].url == f"{DOWN}/?auth={secret}"

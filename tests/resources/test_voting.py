@@ -9,8 +9,6 @@ import random
 from typing import Any
 
 import pytest
-from test_authenticators import answered, assert_json, make_client, refused, sent_command
-from wire_mock import API, mock_http
 
 from privicore_async import errors
 from privicore_async.models import VotingPool
@@ -18,6 +16,14 @@ from privicore_async.resources import Voting
 from privicore_async.routes import ROUTES
 from privicore_async.sandbox.engine import CommandEngine, CommandState, Hold, Outcome
 from privicore_async.sandbox.stats import SandboxStats
+from tests.resources.test_authenticators import (
+    answered,
+    assert_json,
+    make_client,
+    refused,
+    sent_command,
+)
+from tests.wire_mock import API, mock_http
 
 
 async def test_create_with_everything() -> None:

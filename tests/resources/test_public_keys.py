@@ -7,8 +7,6 @@ import hashlib
 from typing import Any
 
 import pytest
-from test_resources import TOKEN, assert_form_call, assert_get_call, in_an_hour, make_client
-from wire_mock import API, all_calls, calls, mock_http
 
 from privicore_async import CommandStatus, errors
 from privicore_async.models import GeneratedKeyPair, QrToken
@@ -16,6 +14,8 @@ from privicore_async.models.converter import parse_datetime
 from privicore_async.sandbox.handlers.public_keys import signed_key_problem
 from privicore_async.sandbox.key_pairs import generate_key_pair
 from privicore_async.wire.signed_key import sign_public_key as sign
+from tests.client_helpers import TOKEN, assert_form_call, assert_get_call, in_an_hour, make_client
+from tests.wire_mock import API, all_calls, calls, mock_http
 
 VECTOR = (
     "31420500000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"

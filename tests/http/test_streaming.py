@@ -15,10 +15,10 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from wire_mock import API, all_calls, mock_http
 
 from privicore_async import PollPolicy, PrivicoreClient, RetryPolicy, errors
 from privicore_async.auth import AuthToken
+from tests.wire_mock import API, all_calls, mock_http
 
 TOKEN = "T-profile-token"
 DOWN = "http://downstream.test"

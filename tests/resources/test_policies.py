@@ -8,7 +8,12 @@ import asyncio
 from typing import Any
 
 import pytest
-from test_authenticators import (
+
+from privicore_async import errors
+from privicore_async.models import Policy, PolicyEvent, PolicyTemplate
+from privicore_async.resources import Policies
+from privicore_async.routes import ROUTES
+from tests.resources.test_authenticators import (
     Invoke,
     answered,
     assert_form,
@@ -17,12 +22,7 @@ from test_authenticators import (
     refused,
     sent_command,
 )
-from wire_mock import API, all_calls, calls, mock_http
-
-from privicore_async import errors
-from privicore_async.models import Policy, PolicyEvent, PolicyTemplate
-from privicore_async.resources import Policies
-from privicore_async.routes import ROUTES
+from tests.wire_mock import API, all_calls, calls, mock_http
 
 TEMPLATES = {
     "tpl-1": {

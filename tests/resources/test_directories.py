@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from wire_mock import API, all_calls, calls, form, headers, json_body, mock_http, raw_body
 
 from privicore_async import CommandHandle, PollPolicy, PrivicoreClient, RetryPolicy, errors
 from privicore_async.models import (
@@ -22,6 +21,7 @@ from privicore_async.models import (
 )
 from privicore_async.resources import Directories
 from privicore_async.routes import ROUTES
+from tests.wire_mock import API, all_calls, calls, form, headers, json_body, mock_http, raw_body
 
 TOKEN = "T-profile-token"
 FORM_CT = "application/x-www-form-urlencoded"

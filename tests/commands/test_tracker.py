@@ -1,4 +1,4 @@
-"""CommandTracker, CommandHandle, gather and as_completed against a scripted status source."""
+"""CommandTracker and CommandHandle against a scripted status source."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from privicore_async import CommandStatus, PollPolicy, as_completed, gather
+from privicore_async import CommandStatus, PollPolicy, gather
 from privicore_async.commands import CommandHandle, CommandTracker
 from privicore_async.errors import (
     CommandNotFound,
@@ -20,57 +20,7 @@ from privicore_async.errors import (
     TransportError,
 )
 from privicore_async.wire import StatusReading
-
-FAST = PollPolicy(initial_delay=0.0, min_interval=0.01, max_interval=0.05, timeout=5.0)
-
-
-class ScriptedSource:
-    """Answers like the status endpoint: pending until a command's settle time has passed."""
-
-    def __init__(self, *, rtt: float = 0.0) -> None:
-        self.plans: dict[str, tuple[float, CommandStatus, object]] = {}
-        self.fetches: dict[str, int] = {}
-        self.fetch_times: list[float] = []
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self.max_tasks = 0
-        self.rtt = rtt
-        self.raise_next: list[BaseException] = []
-
-    def plan(
-        self,
-        command_id: str,
-        after: float,
-        status: CommandStatus = CommandStatus.SUCCEEDED,
-        body: object = "done",
-    ) -> None:
-        self.plans[command_id] = (time.monotonic() + after, status, body)
-
-    async def fetch(self, command_id: str) -> StatusReading:
-        self.fetches[command_id] = self.fetches.get(command_id, 0) + 1
-        self.fetch_times.append(time.monotonic())
-        self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        self.max_tasks = max(self.max_tasks, len(asyncio.all_tasks()))
-        try:
-            await asyncio.sleep(self.rtt)
-            if self.raise_next:
-                raise self.raise_next.pop(0)
-            settle_at, status, body = self.plans[command_id]
-            if time.monotonic() >= settle_at:
-                return StatusReading(status, body)
-            return StatusReading(CommandStatus.PENDING)
-        finally:
-            self.in_flight -= 1
-
-    @property
-    def total(self) -> int:
-        return sum(self.fetches.values())
-
-
-@pytest.fixture
-async def source() -> ScriptedSource:
-    return ScriptedSource()
+from tests.commands.scripted import FAST, ScriptedSource
 
 
 async def test_handle_settles_with_result(source: ScriptedSource) -> None:
@@ -347,138 +297,6 @@ async def test_settle_from_outside_needs_no_poll(source: ScriptedSource) -> None
     tracker.settle("rejected-by-ack", CommandStatus.REJECTED, "vote.denied")
     with pytest.raises(CommandRejected, match=r"vote\.denied"):
         await other
-    await tracker.close()
-
-
-async def test_adaptive_polling_learns_the_duration() -> None:
-    source = ScriptedSource(rtt=0.001)
-    tracker = CommandTracker(source, PollPolicy(timeout=30))
-    handles = []
-    for i in range(300):
-        source.plan(f"c{i}", 0.4)
-        handles.append(tracker.track(f"c{i}", kind="k"))
-        if i % 50 == 49:
-            await asyncio.sleep(0.1)
-    await gather(*handles)
-    polls = [source.fetches[f"c{i}"] for i in range(300)]
-    # Scouts pay for the measurement; everybody else needs about one read.
-    assert sum(polls) / len(polls) <= 1.6
-    assert sorted(polls)[len(polls) // 2] == 1
-    await tracker.close()
-
-
-async def test_followers_wait_for_a_scout_before_polling() -> None:
-    source = ScriptedSource()
-    tracker = CommandTracker(source, PollPolicy(initial_delay=0.01, min_interval=0.01, timeout=10))
-    handles = []
-    for i in range(50):
-        source.plan(f"c{i}", 0.3)
-        handles.append(tracker.track(f"c{i}", kind="k"))
-    await asyncio.sleep(0.25)
-    scouts = {f"c{i}" for i in range(8)}  # a new kind warms up with eight scouts
-    assert set(source.fetches) == scouts  # only the scouts have spent requests
-    assert source.total >= 8 * 3  # and they poll densely
-    await gather(*handles)
-    followers = [source.fetches[f"c{i}"] for i in range(8, 50)]
-    assert max(followers) <= 2
-    await tracker.close()
-
-
-async def test_parked_followers_fall_back_when_scouts_fail() -> None:
-    source = ScriptedSource()
-    tracker = CommandTracker(source, PollPolicy(initial_delay=0.01, min_interval=0.01, timeout=10))
-    for i in range(11):
-        source.plan(f"c{i}", 0.2)
-    scouts = [tracker.track(f"c{i}", kind="k") for i in range(8)]
-    followers = [tracker.track(f"c{i}", kind="k") for i in range(8, 11)]
-    for scout in scouts:
-        scout.cancel()  # no measurement will come from them
-    results = await gather(*followers, timeout=5)
-    assert all(r.status is CommandStatus.SUCCEEDED for r in results)
-    await tracker.close()
-
-
-async def test_kinds_are_learned_separately() -> None:
-    source = ScriptedSource()
-    tracker = CommandTracker(source, PollPolicy(initial_delay=0.01, min_interval=0.01, timeout=10))
-    for i in range(10):
-        source.plan(f"slow{i}", 0.5)
-        source.plan(f"fast{i}", 0.05)
-    slow = [tracker.track(f"slow{i}", kind="slow") for i in range(10)]
-    fast = [tracker.track(f"fast{i}", kind="fast") for i in range(10)]
-    started = time.monotonic()
-    await gather(*fast)
-    assert time.monotonic() - started < 0.4  # not held back by the slow kind
-    await gather(*slow)
-    await tracker.close()
-
-
-async def test_plain_exponential_when_not_adaptive(source: ScriptedSource) -> None:
-    policy = PollPolicy(initial_delay=0.01, min_interval=0.01, factor=2.0, adaptive=False)
-    tracker = CommandTracker(source, policy)
-    source.plan("c", 0.5)
-    await tracker.track("c", kind="k")
-    gaps = [b - a for a, b in zip(source.fetch_times, source.fetch_times[1:], strict=False)]
-    assert len(gaps) >= 3
-    assert gaps[-1] > gaps[0] * 2  # the delay grows
-    await tracker.close()
-
-
-async def test_gather_returns_in_order_and_raises_first_failure(source: ScriptedSource) -> None:
-    tracker = CommandTracker(source, FAST)
-    source.plan("a", 0.1)
-    source.plan("b", 0.0, CommandStatus.REJECTED, "bad")
-    source.plan("c", 0.05)
-    a, b, c = (tracker.track(x) for x in "abc")
-    results = await gather(a, b, c, return_exceptions=True)
-    kinds = [type(r).__name__ for r in results]
-    assert kinds == ["CommandResult", "CommandRejected", "CommandResult"]
-    assert results[0].command_id == "a"
-    with pytest.raises(CommandRejected):
-        await gather(a, b, c)
-    await tracker.close()
-
-
-async def test_gather_shared_deadline(source: ScriptedSource) -> None:
-    tracker = CommandTracker(source, FAST)
-    source.plan("fast", 0.0)
-    source.plan("slow", 30)
-    fast, slow = tracker.track("fast"), tracker.track("slow")
-    started = time.monotonic()
-    with pytest.raises(CommandTimeout) as info:
-        await gather(fast, slow, timeout=0.2)
-    assert time.monotonic() - started < 1
-    assert info.value.command_id == "slow"
-    assert info.value.pending == (slow,)
-    results = await gather(fast, slow, timeout=0.05, return_exceptions=True)
-    assert results[0].status is CommandStatus.SUCCEEDED
-    assert isinstance(results[1], CommandTimeout)
-    assert not slow.done()  # the shared deadline does not stop tracking
-    await tracker.close()
-
-
-async def test_as_completed_yields_in_settle_order(source: ScriptedSource) -> None:
-    tracker = CommandTracker(source, FAST)
-    source.plan("third", 0.3)
-    source.plan("first", 0.0)
-    source.plan("second", 0.15)
-    handles = [tracker.track(x) for x in ("third", "first", "second")]
-    order = [h.command_id async for h in as_completed(handles)]
-    assert order == ["first", "second", "third"]
-    await tracker.close()
-
-
-async def test_as_completed_shared_deadline(source: ScriptedSource) -> None:
-    tracker = CommandTracker(source, FAST)
-    source.plan("quick", 0.0)
-    source.plan("never", 60)
-    quick, never = tracker.track("quick"), tracker.track("never")
-    iterator = as_completed([quick, never], timeout=0.2)
-    assert (await anext(iterator)) is quick
-    with pytest.raises(CommandTimeout) as info:
-        await anext(iterator)
-    assert info.value.pending == (never,)
-    assert never._callbacks == []  # detached: nothing left behind
     await tracker.close()
 
 

@@ -12,11 +12,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from wire_mock import API, all_calls, calls, form, headers, mock_http, raw_body
 
 from privicore_async import CommandStatus, PollPolicy, PrivicoreClient, RetryPolicy, errors
 from privicore_async.models import DataToken, DataTokenPage, TemporaryToken
 from privicore_async.results import DataRequest
+from tests.wire_mock import API, all_calls, calls, form, headers, mock_http, raw_body
 
 TOKEN = "T-profile-token"
 UP = "http://upstream.test"

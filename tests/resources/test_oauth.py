@@ -11,7 +11,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from wire_mock import API, all_calls, calls, form, headers, mock_http
 
 from privicore_async import PollPolicy, PrivicoreClient, RetryPolicy, errors
 from privicore_async.models import (
@@ -20,6 +19,7 @@ from privicore_async.models import (
     OAuthApplication,
     OAuthTokens,
 )
+from tests.wire_mock import API, all_calls, calls, form, headers, mock_http
 
 TOKEN = "T-profile-token"
 CLIENT_ID = "client-123"
