@@ -18,7 +18,7 @@ from .http.retry import Action, RequestKind, decide, outcome_of
 from .http.transport import Transport, WireResponse
 from .models.profile import AuthToken
 from .routes import RouteTable
-from .wire import parse_token
+from .wire.http import parse_token
 
 __all__ = ["TokenKeeper"]
 

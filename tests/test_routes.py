@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import posixpath
@@ -444,15 +443,28 @@ def test_alternatives_are_the_documented_second_choices() -> None:
 # -- keyword rows, and the route placing and checking a call's arguments ---------------------------
 
 
-def test_rows_are_keyword_rows() -> None:
-    tree = ast.parse(Path(routes_module.__file__).read_text())
-    calls = [
-        node
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Route"
-    ]
-    assert len(calls) == len(routes_module._ROWS)
-    assert all(not call.args for call in calls)  # every field named: no positional rows
+def test_the_rows_are_package_data_with_named_keys_only() -> None:
+    text = (Path(routes_module.__file__).parent / "routes.toml").read_text()
+    assert routes_module.load_rows(text) == routes_module._ROWS
+    row = """
+[[route]]
+name = "x.y"
+group = "X"
+title = "Y"
+method = "GET"
+path = "/y"
+encoding = "none"
+auth = "none"
+phase = "sync"
+evidence = "probe"
+"""
+    assert routes_module.load_rows(row)[0].params == ()
+    with pytest.raises(ValueError, match=r"x\.y: unknown keys \['pth'\]"):
+        routes_module.load_rows(row + 'pth = "/z"\n')
+    with pytest.raises(ValueError, match="unknown param keys"):
+        routes_module.load_rows(row + 'params = [{ name = "a", in = "query", where = "b" }]\n')
+    with pytest.raises(ValueError, match="'POSTAL' is not a valid"):
+        routes_module.load_rows(row.replace('encoding = "none"', 'encoding = "POSTAL"'))
 
 
 def test_each_parameter_has_a_python_argument_of_its_own() -> None:

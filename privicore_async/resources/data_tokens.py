@@ -23,7 +23,7 @@ from ..errors import InvalidArgumentError, PrivicoreError, ProtocolError, Transp
 from ..models import DataToken, DataTokenPage, TemporaryToken, structure
 from ..models.converter import camel_case
 from ..results import DataRequest
-from ..wire import extract_command_id, extract_request_id
+from ..wire.http import extract_command_id, extract_request_id
 from ._base import Resource, require_int, require_text, require_token
 
 __all__ = ["DataTokens"]

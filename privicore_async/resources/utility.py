@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..models import HealthStatus, structure
-from ..wire import StatusReading
+from ..wire.status import StatusReading
 from ._base import Resource, require_text
 
 __all__ = ["Utility"]

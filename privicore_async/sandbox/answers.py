@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from ..wire import COMMAND_ID_HEADER
+from ..wire.http import COMMAND_ID_HEADER
 from .config import ID_SHAPES, STATUS_SHAPES
 from .engine import Command
 

@@ -17,7 +17,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler as AiohttpHandler
 
 from ..routes import Auth, Route
-from ..wire import AUTHORIZATION_HEADER
+from ..wire.http import AUTHORIZATION_HEADER
 from .answers import Refusal, ShapeCycle, command_accepted, unauthorized
 from .config import Settings
 from .engine import Command, CommandEngine, Outcome, Rule

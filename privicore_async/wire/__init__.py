@@ -5,31 +5,6 @@
 :mod:`.signed_key` the signed public-key format. The route table is :mod:`privicore_async.routes`.
 """
 
-from .http import (
-    AUTHORIZATION_HEADER,
-    COMMAND_ID_HEADER,
-    REQUEST_ID_HEADER,
-    decode_body,
-    extract_command_id,
-    extract_request_id,
-    parse_command_status,
-    parse_retry_after,
-    parse_token,
-    parse_validation_errors,
-)
 from .status import CommandStatus, StatusReading
 
-__all__ = [
-    "AUTHORIZATION_HEADER",
-    "COMMAND_ID_HEADER",
-    "REQUEST_ID_HEADER",
-    "CommandStatus",
-    "StatusReading",
-    "decode_body",
-    "extract_command_id",
-    "extract_request_id",
-    "parse_command_status",
-    "parse_retry_after",
-    "parse_token",
-    "parse_validation_errors",
-]
+__all__ = ["CommandStatus", "StatusReading"]

@@ -16,7 +16,7 @@ from multidict import CIMultiDictProxy
 from privicore_async.routes import ROUTES
 from privicore_async.sandbox import Sandbox
 from privicore_async.sandbox.engine import Command, CommandState
-from privicore_async.wire import decode_body
+from privicore_async.wire.http import decode_body
 
 LATENCY = 0.02
 UNAUTHORIZED = {"message": "Unauthorized"}

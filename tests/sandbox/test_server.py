@@ -23,7 +23,7 @@ import pytest
 from privicore_async.routes import ROUTES, Auth, Host
 from privicore_async.sandbox import Faults, Sandbox, server
 from privicore_async.sandbox.engine import CommandState
-from privicore_async.wire import extract_command_id
+from privicore_async.wire.http import extract_command_id
 from tests.sandbox.api import LATENCY, NOT_FOUND, UNAUTHORIZED, UUID, Api, invalid, serving
 
 

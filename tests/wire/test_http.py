@@ -14,11 +14,10 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from privicore_async.errors import ProtocolError
 from privicore_async.models import AuthToken
-from privicore_async.wire import (
+from privicore_async.wire import CommandStatus, StatusReading
+from privicore_async.wire.http import (
     COMMAND_ID_HEADER,
     REQUEST_ID_HEADER,
-    CommandStatus,
-    StatusReading,
     decode_body,
     extract_command_id,
     extract_request_id,

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from ...wire import REQUEST_ID_HEADER
+from ...wire.http import REQUEST_ID_HEADER
 from ..answers import iso_time, json_answer, not_found, unauthorized, validation_failed
 from ..call import Call, Handler
 from ..data_token_state import DataSpace
