@@ -1,4 +1,8 @@
-"""``PrivicoreClient``: configuration, lifecycle and auth state; owns transport and tracker."""
+"""``PrivicoreClient``: configuration and lifecycle. It builds the parts and closes them.
+
+The sender, transport, command service, token keeper, ack channel and resources talk to each
+other through the protocols they declare; the client only puts them together.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,7 @@ import contextlib
 import os
 from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
-from typing import Self, Unpack
-
-import aiohttp
+from typing import TYPE_CHECKING, Self, Unpack
 
 from .acks import AckChannel
 from .auth import TokenKeeper
@@ -33,6 +35,9 @@ from .resources import (
     Voting,
 )
 from .routes import ROUTES, Auth, Host, Route
+
+if TYPE_CHECKING:  # only the sender touches aiohttp's client; here it is just a type
+    import aiohttp
 
 __all__ = ["PrivicoreClient"]
 

@@ -357,3 +357,27 @@ async def test_the_channel_over_a_memory_socket_joins_delivers_and_rejoins() -> 
 
 def _no_http(request: PreparedRequest) -> MemoryReply:
     raise AssertionError(f"the ack channel sent an HTTP request: {request.method} {request.url}")
+
+
+async def test_an_invalid_url_stops_the_channel_and_polling_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sender = AiohttpSender()
+    statuses = Statuses()
+    service = CommandService(statuses, PollPolicy(initial_delay=0.01, min_interval=0.01))
+    channel = AckChannel("ws://[not-a-host", sender, Tokens(), service)
+    try:
+        channel.start()
+        for _ in range(100):
+            if "cannot be opened; polling only" in caplog.text:
+                break
+            await asyncio.sleep(0.01)
+        assert "cannot be opened; polling only" in caplog.text
+        assert "privicore-ack-channel" not in {t.get_name() for t in asyncio.all_tasks()}
+        assert not channel.joined
+        statuses.answers["c"] = StatusReading(CommandStatus.SUCCEEDED)
+        assert (await service.track("c").wait(timeout=5)).status is CommandStatus.SUCCEEDED
+    finally:
+        await channel.close()
+        await service.close()
+        await sender.close()

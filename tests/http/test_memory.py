@@ -71,3 +71,14 @@ async def test_the_recording_sender_records_then_sends() -> None:
     assert len(inner.requests) == 1
     await sender.close()
     assert inner.closed
+
+
+async def test_the_readme_example_a_client_on_a_memory_sender() -> None:
+    from privicore_async import PrivicoreClient
+
+    sender = MemorySender(lambda request: MemoryReply(202, b'"cmd-1"'))
+    async with PrivicoreClient("http://privicore.test", token="t", sender=sender) as client:
+        handle = await client.storage.sync_device("dev-1")
+    assert handle.command_id == "cmd-1"
+    assert sender.requests[0].body == b"deviceIdentifier=dev-1"
+    assert sender.requests[0].headers["X-DPT-AUTHORIZATION"] == "t"
