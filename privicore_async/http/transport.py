@@ -407,9 +407,9 @@ class Transport:
 
     def _log_retry(self, got: _Attempt, wait: float, attempt: int) -> None:
         route = got.prepared.route
-        what = f"-> {got.status}" if got.failure is None else f": {self._detail(got)}"
+        what = f" -> {got.status}" if got.failure is None else f": {self._detail(got)}"
         logger.info(
-            "%s %s %s, retrying in %.2fs (attempt %d/%d)",
+            "%s %s%s, retrying in %.2fs (attempt %d/%d)",
             route.method,
             route.path,
             what,
