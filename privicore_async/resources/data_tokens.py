@@ -24,6 +24,7 @@ from ..models import DataToken, DataTokenPage, TemporaryToken, structure
 from ..models.converter import camel_case
 from ..results import DataRequest
 from ..wire.http import extract_command_id, extract_request_id
+from ..wire.ws import STREAM_READY
 from ._base import Resource, require_int, require_text, require_token
 
 __all__ = ["DataTokens"]
@@ -256,7 +257,7 @@ class DataTokens(Resource):
                     )
                     with contextlib.suppress(TransportError):
                         ready = await acks.wait_request(
-                            request.request_id, types=("STREAM-READY",), timeout=wait
+                            request.request_id, types=(STREAM_READY,), timeout=wait
                         )
                         link = ready.stream_url or body
                 async with self.download_stream(link) as chunks:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
 from ..commands import CommandHandle
 from ..errors import InvalidArgumentError, ProtocolError
 from ..models import GeneratedKeyPair, structure
+from ..wire.signed_key import find_defect
 from ._base import Resource, require_text
 
 __all__ = ["PublicKeys"]
 
 _FIELD = "publicKey"
-_SIGNED_KEY = re.compile(r"[0-9a-fA-F]{200}")
 
 
 class PublicKeys(Resource):
@@ -25,14 +23,13 @@ class PublicKeys(Resource):
 
         ``public_key`` is the signed format of wire reference §a10: 100 bytes as 200 hex
         characters (tag ``31420500``, the 32-byte X25519 key, BLAKE2b-512 over both).
-        Anything that is not 200 hex characters is refused before sending; the server checks
-        the tag and the hash and answers a bad one with a 422.
+        A value that is not such a key (length, hex, tag or digest) is refused before sending,
+        saying which; the server checks the same and answers a bad one with a 422.
         """
         require_text("public_key", public_key, field=_FIELD)
-        if _SIGNED_KEY.fullmatch(public_key) is None:
-            raise InvalidArgumentError(
-                "public_key", "must be 200 hex characters (a signed key)", field=_FIELD
-            )
+        defect = find_defect(public_key)
+        if defect is not None:
+            raise InvalidArgumentError("public_key", defect.value, field=_FIELD)
         return await self._client.command(
             "public_keys.register", {"public_key": public_key}, timeout=timeout
         )

@@ -162,9 +162,20 @@ async def test_register_sends_only_public_key_with_the_token(key: str) -> None:
 
 @pytest.mark.parametrize(
     "key",
-    ["", "   ", VECTOR[:-1], VECTOR + "0", "g" + VECTOR[1:], " " + VECTOR[1:], 123, None],
+    [
+        "",
+        "   ",
+        VECTOR[:-1],
+        VECTOR + "0",
+        "g" + VECTOR[1:],
+        " " + VECTOR[1:],
+        123,
+        None,
+        "41" + VECTOR[2:],  # another version tag
+        VECTOR[:-2] + ("00" if VECTOR[-2:] != "00" else "01"),  # the digest does not match
+    ],
 )
-async def test_register_refuses_what_is_not_200_hex_before_sending(key: Any) -> None:
+async def test_register_refuses_what_is_not_a_signed_key_before_sending(key: Any) -> None:
     with mock_http() as m:
         async with make_client() as c:
             with pytest.raises(errors.InvalidArgumentError) as info:
