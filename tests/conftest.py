@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.asyncio
 
 import privicore_async.client as client_module
 from privicore_async.http import AiohttpSender, PreparedRequest, RecordingSender
 from privicore_async.routes import ROUTES
+from tests.redis_server import redis_server
 
 REQUESTED: set[str] = set()
 _TESTS = Path(__file__).resolve().parent
@@ -28,6 +30,24 @@ def _record(request: PreparedRequest) -> None:
 
 def _recording_sender(**kwargs: Any) -> RecordingSender:
     return RecordingSender(AiohttpSender(**kwargs), _record)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real redis-server of this test session (see tests/redis_server.py)."""
+    with redis_server() as url:
+        yield url
+
+
+@pytest.fixture
+async def redis_clean(redis_url: str) -> str:
+    """``redis_url``, emptied before the test (tests share one server)."""
+    client = redis.asyncio.Redis.from_url(redis_url)
+    try:
+        await client.flushall()
+    finally:
+        await client.aclose()
+    return redis_url
 
 
 @pytest.fixture(autouse=True, scope="session")
