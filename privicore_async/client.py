@@ -19,6 +19,7 @@ from .http.aiohttp_sender import AiohttpSender
 from .http.retry import RetryPolicy
 from .http.sender import Sender, Timeouts
 from .http.transport import CallExtras, CallParts, Credential, Transport, WireResponse
+from .journal.protocol import CommandJournal
 from .resources import (
     Authenticators,
     Commands,
@@ -60,7 +61,9 @@ class PrivicoreClient:
     ``session`` lets you bring your own ``aiohttp.ClientSession``; the client then never
     closes it. ``sender`` replaces the HTTP layer's bottom (e.g. a
     :class:`~privicore_async.http.MemorySender` in tests). ``routes`` corrects endpoint
-    paths (see :mod:`privicore_async.routes`).
+    paths (see :mod:`privicore_async.routes`). ``journal`` (a
+    :class:`~privicore_async.journal.CommandJournal`) records every command so that it
+    survives the process: the client opens it on first use and closes it with itself.
     """
 
     def __init__(
@@ -82,6 +85,7 @@ class PrivicoreClient:
         max_connections: int = 100,
         token_refresh_margin: float = 60.0,
         reauthorize_ttl: int = 3600,
+        journal: CommandJournal | None = None,
     ) -> None:
         env = os.environ
         api_url = api_url or env.get("PRIVICORE_API_URL")
@@ -104,7 +108,9 @@ class PrivicoreClient:
             timeouts=timeouts,
         )
         self.command_service = CommandService(
-            HttpStatusSource(self.transport, self.routes["utility.command_status"]), poll
+            HttpStatusSource(self.transport, self.routes["utility.command_status"]),
+            poll,
+            journal=journal,
         )
         """Accepted commands, pushed acks and status reads (see :mod:`privicore_async.commands`)."""
         self.tracker = self.command_service.tracker
@@ -240,15 +246,25 @@ class PrivicoreClient:
         args: Mapping[str, object] | None = None,
         *,
         timeout: float | None = None,
+        key: str | None = None,
+        target: str | None = None,
+        run_id: str | None = None,
         **extras: Unpack[CallExtras],
     ) -> CommandHandle:
         """Send the command of route ``name`` and return its tracked :class:`CommandHandle`.
 
         ``args`` as for :meth:`call`; ``timeout`` is the command's deadline (default
         ``PollPolicy.timeout``). Only routes whose phase is a tracked command are accepted.
+        With a journal, the command is recorded under ``key`` (random by default) with its
+        ``target`` and ``run_id`` before it is sent.
         """
         route, parts = self._parts(name, args, extras, handle=True)
         if route.auth is Auth.TOKEN:
             self._start_acks()
-        response = await self.transport.request(route, tokens=self.tokens, **parts)
-        return self.command_service.accept(name, response, timeout=timeout)
+
+        async def send() -> WireResponse:
+            return await self.transport.request(route, tokens=self.tokens, **parts)
+
+        return await self.command_service.submit(
+            name, send, timeout=timeout, key=key, target=target, run_id=run_id
+        )

@@ -41,7 +41,15 @@ class PrivicoreError(Exception):
 
 
 class TransportError(PrivicoreError):
-    """The request did not get an HTTP answer (refused, reset, DNS, timeout), after retries."""
+    """The request did not get an HTTP answer (refused, reset, DNS, timeout), after retries.
+
+    ``may_have_arrived`` is False only when no attempt can have reached the server (every one
+    failed to connect): a command is then known not to have started.
+    """
+
+    def __init__(self, message: str, *, may_have_arrived: bool = True) -> None:
+        super().__init__(message)
+        self.may_have_arrived = may_have_arrived
 
 
 class DecryptionError(PrivicoreError):

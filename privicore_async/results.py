@@ -17,6 +17,7 @@ import attrs
 
 from .commands import CommandHandle
 from .crypto import DataKey, KeyPair
+from .journal.entries import JournalEntry
 from .models import AuthToken, OAuthAppConfiguration, OAuthTokens
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "DeviceSyncOutcome",
     "OAuthGrant",
     "ProvisionedProfile",
+    "Recovery",
     "Source",
     "StoreMethod",
     "StoreOutcome",
@@ -34,6 +36,7 @@ __all__ = [
     "SyncOutcome",
     "SyncProgress",
     "SyncReport",
+    "SyncSource",
 ]
 
 # -- bulk synchronisation ----------------------------------------------------------------------
@@ -47,6 +50,16 @@ class SyncOutcome(enum.Enum):
     TIMED_OUT = "timed_out"
     FAILED = "failed"  # the request itself failed (validation, transport, auth, ...)
     ACCEPTED = "accepted"  # 202 without any command id: the outcome cannot be known
+    IN_DOUBT = "in_doubt"  # a resumed run found it maybe sent, and was told not to resend
+
+
+class SyncSource(enum.Enum):
+    """Where a device's line comes from in a run that may resume an earlier one."""
+
+    SUBMITTED = "submitted"  # sent in this run
+    RESUBMITTED = "resubmitted"  # sent again: an earlier run left it in doubt or refused
+    RESUMED = "resumed"  # accepted in an earlier run; waited for in this one
+    JOURNAL = "journal"  # settled in an earlier run: skipped, its line read from the journal
 
 
 @attrs.frozen
@@ -59,6 +72,7 @@ class DeviceSyncOutcome:
     reason: Any = None
     """The server's rejection reason (REJECTED) or the error's message (FAILED)."""
     error: BaseException | None = attrs.field(default=None, eq=False)
+    source: SyncSource = SyncSource.SUBMITTED
 
 
 @attrs.frozen
@@ -71,6 +85,7 @@ class SyncProgress:
     rejected: int
     timed_out: int
     failed: int
+    in_doubt: int = 0
 
 
 @attrs.frozen
@@ -111,6 +126,28 @@ class SyncReport:
         for line in self.outcomes:
             result[line.outcome] += 1
         return result
+
+    def sources(self) -> dict[SyncSource, int]:
+        """How many lines came from where: sent, sent again, resumed, or the journal."""
+        result = dict.fromkeys(SyncSource, 0)
+        for line in self.outcomes:
+            result[line.source] += 1
+        return result
+
+    @property
+    def resumed(self) -> list[DeviceSyncOutcome]:
+        """Devices accepted by an earlier run of the same ``run_id`` and waited for here."""
+        return [line for line in self.outcomes if line.source is SyncSource.RESUMED]
+
+    @property
+    def resubmitted(self) -> list[DeviceSyncOutcome]:
+        """Devices an earlier run left in doubt or failed to send, sent again here."""
+        return [line for line in self.outcomes if line.source is SyncSource.RESUBMITTED]
+
+    @property
+    def skipped(self) -> list[DeviceSyncOutcome]:
+        """Devices settled by an earlier run: not sent again, their line from the journal."""
+        return [line for line in self.outcomes if line.source is SyncSource.JOURNAL]
 
 
 # -- encrypted storage -------------------------------------------------------------------------
@@ -254,3 +291,13 @@ class ProvisionedProfile:
     token: AuthToken
     key_pair: KeyPair
     signed_public_key: str
+
+
+@attrs.frozen
+class Recovery:
+    """What :meth:`~privicore_async.resources.tracking.Commands.recover` found in the journal."""
+
+    handles: tuple[CommandHandle, ...]
+    """One per accepted command still unsettled: awaiting them finishes the wait."""
+    in_doubt: tuple[JournalEntry, ...]
+    """Commands that may or may not have been sent: nobody knows their id."""

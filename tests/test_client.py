@@ -211,7 +211,7 @@ async def test_bad_identifier_is_refused_before_sending(
         async with make_client(username="u", password="p") as c:
             with pytest.raises(errors.InvalidArgumentError) as info:
                 await run(invoke, c, value)
-            assert c.commands.pending == 0
+            assert c.commands.tracked == 0
     exc = info.value
     assert isinstance(exc, ValueError)
     assert isinstance(exc, errors.ValidationError)

@@ -21,7 +21,9 @@ _LABELS = {
     SyncOutcome.TIMED_OUT: "timed out",
     SyncOutcome.FAILED: "failed",
     SyncOutcome.ACCEPTED: "accepted (no command id)",
+    SyncOutcome.IN_DOUBT: "in doubt (maybe sent, not resent)",
 }
+_RARE = (SyncOutcome.ACCEPTED, SyncOutcome.IN_DOUBT)  # shown only when they occur
 
 
 @attrs.frozen
@@ -84,7 +86,7 @@ def _describe(line: DeviceSyncOutcome) -> str:
 
 def _count_lines(report: SyncReport) -> list[str]:
     counts = report.counts()
-    shown = [o for o in SyncOutcome if o is not SyncOutcome.ACCEPTED or counts[o]]
+    shown = [o for o in SyncOutcome if o not in _RARE or counts[o]]
     width = max(len(_LABELS[o]) for o in shown)
     digits = len(str(len(report.outcomes)))
     return ["sync outcomes"] + [f"  {_LABELS[o]:<{width}}  {counts[o]:>{digits}}" for o in shown]

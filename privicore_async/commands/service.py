@@ -5,17 +5,25 @@ the status source it reads from, and the mailbox of acks that arrived before the
 The client hands it every accepted answer (:meth:`CommandService.accept`); the ack channel
 delivers every ack into it (:meth:`CommandService.deliver`); token renewal waits on a 202
 through it. A status read outside the schedule goes through :meth:`CommandService.read_status`.
+
+With a :class:`~privicore_async.journal.CommandJournal`, :meth:`CommandService.submit`
+records every command as it is sent, accepted and settled (:mod:`.recorder`), and
+:meth:`CommandService.resume` picks up a journaled command elsewhere.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from ..http.transport import WireResponse
+from ..journal.entries import Intent, JournalEntry
+from ..journal.protocol import CommandJournal
 from ..mailbox import Mailbox
 from ..wire.http import extract_command_id
 from ..wire.status import CommandStatus, StatusReading
 from .policy import PollPolicy
+from .recorder import CommandRecorder, deadline_in, new_key
 from .tracker import CommandHandle, CommandTracker, StatusSource
 
 __all__ = ["CommandService", "RetryingStatusSource"]
@@ -37,12 +45,15 @@ class CommandService:
         source: RetryingStatusSource,
         policy: PollPolicy | None = None,
         *,
+        journal: CommandJournal | None = None,
         early_acks: int = 10_000,
         early_age: float = 60.0,
     ) -> None:
         self.source = source
         self.tracker = CommandTracker(source, policy)
         self._early: Mailbox[StatusReading] = Mailbox(early_acks, early_age)
+        self.recorder = CommandRecorder(journal) if journal is not None else None
+        """Writes commands into the journal (``None`` without one)."""
 
     @property
     def pending(self) -> int:
@@ -64,6 +75,59 @@ class CommandService:
         """
         command_id = extract_command_id(response.body, response.headers)
         return self.track(command_id, kind=kind, timeout=timeout)
+
+    async def submit(
+        self,
+        kind: str,
+        send: Callable[[], Awaitable[WireResponse]],
+        *,
+        timeout: float | None = None,
+        key: str | None = None,
+        target: str | None = None,
+        run_id: str | None = None,
+    ) -> CommandHandle:
+        """Send a command with ``send`` and return its handle (:meth:`accept`).
+
+        With a journal the command is recorded under ``key`` (a random one by default) with
+        its ``target`` and ``run_id``: the intent before ``send``, the command id before the
+        handle is returned, the outcome once it settles.
+        """
+        if self.recorder is None:
+            return self.accept(kind, await send(), timeout=timeout)
+        deadline = deadline_in(self.tracker.policy.timeout if timeout is None else timeout)
+        intent = Intent(key or new_key(), kind, target, run_id, deadline)
+
+        async def post() -> str | None:
+            response = await send()
+            return extract_command_id(response.body, response.headers)
+
+        command_id = await self.recorder.send(intent, post)
+        handle = self.track(command_id, kind=kind, timeout=timeout)
+        self.recorder.watch(handle, intent.key)
+        return handle
+
+    def resume(
+        self,
+        command_id: str,
+        *,
+        kind: str | None = None,
+        timeout: float | None = None,
+        key: str | None = None,
+    ) -> CommandHandle:
+        """A handle for a command started elsewhere; its outcome is journaled under ``key``."""
+        handle = self.track(command_id, kind=kind, timeout=timeout)
+        if key is not None and self.recorder is not None:
+            self.recorder.watch(handle, key)
+        return handle
+
+    async def entries(
+        self, *, run_id: str | None = None, unsettled: bool = False
+    ) -> list[JournalEntry]:
+        """The journal's entries (``[]`` without a journal)."""
+        if self.recorder is None:
+            return []
+        await self.recorder.ready()
+        return await self.recorder.journal.entries(run_id=run_id, unsettled=unsettled)
 
     def track(
         self, command_id: str | None, *, kind: str | None = None, timeout: float | None = None
@@ -100,6 +164,14 @@ class CommandService:
         """The ack channel joined (polling becomes the safety net) or dropped."""
         self.tracker.set_acks_live(live)
 
+    async def flush(self) -> None:
+        """Return once the journal holds every outcome settled so far (no-op without one)."""
+        if self.recorder is not None:
+            await self.recorder.flush()
+
     async def close(self) -> None:
-        """Stop tracking; pending handles are cancelled. Leaves no task behind."""
+        """Stop tracking (pending handles are cancelled, their entries stay resumable), write
+        what the journal still has queued and close it. Leaves no task behind."""
         await self.tracker.close()
+        if self.recorder is not None:
+            await self.recorder.close()

@@ -306,10 +306,12 @@ class Transport:
         # A streamed body is gone once sent: no replay, even after a 401.
         replayable = isinstance(parts.get("content"), bytes | None)
         replayed = False
+        reached = False  # whether any attempt may have reached the server
         while True:
             prepared = self._prepare(route, parts, credential)
             started = time.monotonic()
             got = await self._send_once(prepared, keep_open=stack)
+            reached = reached or got.failure is None or got.failure.failure is Failure.LOST
             if got.status is not None:
                 self._answered(prepared, got.status, started, budget.retries + 1)
                 if got.status < 300:
@@ -355,7 +357,7 @@ class Transport:
                 continue
             if first is not None and alternative is not None and got.status in alternative.on:
                 got = first  # the alternative knew no better: the first answer is the one to show
-            raise self._give_up(got, budget.retries + 1)
+            raise self._give_up(got, budget.retries + 1, reached=reached)
 
     async def _send_once(
         self, prepared: _Prepared, *, keep_open: contextlib.AsyncExitStack | None
@@ -423,17 +425,21 @@ class Transport:
         assert got.failure is not None
         return _redact(got.failure.detail, got.prepared.secrets)
 
-    def _give_up(self, got: _Attempt, attempts: int) -> errors.PrivicoreError:
+    def _give_up(
+        self, got: _Attempt, attempts: int, *, reached: bool = True
+    ) -> errors.PrivicoreError:
         prepared = got.prepared
         route = prepared.route
         if got.failure is not None:
             detail = self._detail(got)
             if got.failure.failure is Failure.INVALID:
-                return errors.TransportError(f"{route.method} {route.path}: invalid URL")
+                message = f"{route.method} {route.path}: invalid URL"
+                return errors.TransportError(message, may_have_arrived=False)
             logger.warning(
                 "%s %s failed after %d attempt(s): %s", route.method, route.path, attempts, detail
             )
-            return errors.TransportError(f"{route.method} {prepared.path}: {detail}")
+            message = f"{route.method} {prepared.path}: {detail}"
+            return errors.TransportError(message, may_have_arrived=reached)
         assert got.status is not None
         assert got.raw is not None
         body = decode_body(got.raw, got.headers.get("Content-Type"))

@@ -57,6 +57,9 @@ class Client(Protocol):
         args: Mapping[str, object] | None = None,
         *,
         timeout: float | None = None,
+        key: str | None = None,
+        target: str | None = None,
+        run_id: str | None = None,
         **extras: Unpack[CallExtras],
     ) -> CommandHandle:
         """Send a command of route ``name`` and return its handle."""

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import logging
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 
 from ..commands import CommandHandle
-from ..errors import CommandRejected, CommandTimeout, PrivicoreError
+from ..errors import InvalidArgumentError
 from ..models import StorageDevice, structure
-from ..results import DeviceSyncOutcome, SyncOutcome, SyncProgress, SyncReport
-from ._base import Resource
+from ..results import SyncReport
+from ._base import Resource, require_text
+from .bulk_sync import AcceptedCallback, BulkSync, InDoubt, ProgressCallback
 
 __all__ = ["Storage"]
-
-logger = logging.getLogger("privicore_async")
-
-ProgressCallback = Callable[[SyncProgress], object]
 
 
 class Storage(Resource):
@@ -40,15 +33,27 @@ class Storage(Resource):
         return structure(response.body, list[StorageDevice], endpoint="storage.list")
 
     async def sync_device(
-        self, device_identifier: str, *, timeout: float | None = None
+        self,
+        device_identifier: str,
+        *,
+        timeout: float | None = None,
+        key: str | None = None,
+        run_id: str | None = None,
     ) -> CommandHandle:
         """``POST /storage/sync-device``: ask a storage device to synchronise.
 
         The seed documents a 202 with no body; the id, when the server sends one, comes in the
         ``x-dpt-cab-id`` header. Without any id the handle is ``ACCEPTED`` and already done.
+        With a journal the command is recorded under ``key`` (and ``run_id``), the device as
+        its target.
         """
         return await self._client.command(
-            "storage.sync_device", {"device_identifier": device_identifier}, timeout=timeout
+            "storage.sync_device",
+            {"device_identifier": device_identifier},
+            timeout=timeout,
+            key=key,
+            target=device_identifier,
+            run_id=run_id,
         )
 
     async def remove(
@@ -66,113 +71,47 @@ class Storage(Resource):
         concurrency: int = 256,
         timeout: float | None = None,
         on_progress: ProgressCallback | None = None,
+        on_accepted: AcceptedCallback | None = None,
+        run_id: str | None = None,
+        in_doubt: InDoubt = "resubmit",
     ) -> SyncReport:
         """Synchronise many devices; one line per device, never raising for one device.
 
         ``concurrency`` bounds the commands outstanding at once (submitted, not yet settled).
         ``timeout`` is each command's deadline, counted from its own submission (default
-        ``PollPolicy.timeout``). ``on_progress(SyncProgress)`` is called after every device.
+        ``PollPolicy.timeout``). ``on_progress(SyncProgress)`` is called after every device;
+        ``on_accepted(device_identifier, handle)`` the moment a device's 202 arrives, with its
+        command id (save it yourself if you have no journal).
+
+        ``run_id`` (with ``PrivicoreClient(journal=...)``) makes the run resumable: run it again
+        with the same id after a crash and devices already settled are skipped, accepted ones
+        are resumed, not resent, and in-doubt ones (maybe sent, id never recorded) are sent
+        again (``in_doubt="resubmit"``; a sync is safe to repeat) or reported as
+        ``SyncOutcome.IN_DOUBT`` (``in_doubt="report"``). ``report.sources()`` counts them.
         Cancelling the call stops submitting; already tracked commands keep their handles.
         """
         if concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
+            raise InvalidArgumentError("concurrency", "must be at least 1")
+        if in_doubt not in ("resubmit", "report"):
+            raise InvalidArgumentError("in_doubt", 'must be "resubmit" or "report"')
         identifiers = list(device_identifiers)
-        sync = _BulkSync(self, identifiers, concurrency, timeout, on_progress)
-        return await sync.run()
-
-
-class _BulkSync:
-    """One ``sync_devices`` call: a few submitter tasks, outcomes recorded from callbacks."""
-
-    def __init__(
-        self,
-        storage: Storage,
-        identifiers: list[str],
-        concurrency: int,
-        timeout: float | None,
-        on_progress: ProgressCallback | None,
-    ) -> None:
-        self._storage = storage
-        self._identifiers = identifiers
-        self._concurrency = concurrency
-        self._timeout = timeout
-        self._on_progress = on_progress
-        self._outcomes: list[DeviceSyncOutcome | None] = [None] * len(identifiers)
-        self._counts = dict.fromkeys(SyncOutcome, 0)
-        self._remaining = len(identifiers)
-        self._slots = asyncio.Semaphore(concurrency)
-        self._finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    async def run(self) -> SyncReport:
-        started = time.monotonic()
-        if self._identifiers:
-            work = iter(enumerate(self._identifiers))
-            # Submitters only send requests; waiting is the tracker's job, so a handful of
-            # tasks serve any number of devices.
-            submitters = min(self._concurrency, 32, len(self._identifiers))
-            async with asyncio.TaskGroup() as group:
-                for _ in range(submitters):
-                    group.create_task(self._submit(work))
-            await self._finished
-        outcomes = tuple(line for line in self._outcomes if line is not None)
-        return SyncReport(outcomes, time.monotonic() - started)
-
-    async def _submit(self, work: Iterator[tuple[int, str]]) -> None:
-        for index, identifier in work:
-            await self._slots.acquire()
-            try:
-                handle = await self._storage.sync_device(identifier, timeout=self._timeout)
-            except PrivicoreError as exc:
-                self._slots.release()
-                self._record(
-                    index,
-                    DeviceSyncOutcome(str(identifier), SyncOutcome.FAILED, None, str(exc), exc),
+        if run_id is not None:
+            require_text("run_id", run_id)
+            if self._client.command_service.recorder is None:
+                raise InvalidArgumentError(
+                    "run_id", "needs a journal: PrivicoreClient(journal=SqliteJournal(...))"
                 )
-                continue
-            except BaseException:
-                self._slots.release()
-                raise
-            handle.add_done_callback(functools.partial(self._settled, index))
-
-    def _settled(self, index: int, handle: CommandHandle) -> None:
-        self._slots.release()
-        identifier = self._identifiers[index]
-        error = handle.exception()
-        line: DeviceSyncOutcome
-        if error is None:
-            kind = SyncOutcome.ACCEPTED if handle.command_id is None else SyncOutcome.SUCCEEDED
-            line = DeviceSyncOutcome(identifier, kind, handle.command_id)
-        elif isinstance(error, CommandRejected):
-            line = DeviceSyncOutcome(
-                identifier, SyncOutcome.REJECTED, handle.command_id, error.reason, error
-            )
-        elif isinstance(error, CommandTimeout):
-            line = DeviceSyncOutcome(
-                identifier, SyncOutcome.TIMED_OUT, handle.command_id, None, error
-            )
-        else:
-            line = DeviceSyncOutcome(
-                identifier, SyncOutcome.FAILED, handle.command_id, str(error), error
-            )
-        self._record(index, line)
-
-    def _record(self, index: int, line: DeviceSyncOutcome) -> None:
-        self._outcomes[index] = line
-        self._counts[line.outcome] += 1
-        self._remaining -= 1
-        if self._on_progress is not None:
-            counts = self._counts
-            progress = SyncProgress(
-                total=len(self._identifiers),
-                done=len(self._identifiers) - self._remaining,
-                succeeded=counts[SyncOutcome.SUCCEEDED] + counts[SyncOutcome.ACCEPTED],
-                rejected=counts[SyncOutcome.REJECTED],
-                timed_out=counts[SyncOutcome.TIMED_OUT],
-                failed=counts[SyncOutcome.FAILED],
-            )
-            try:
-                self._on_progress(progress)
-            except Exception:  # a broken progress bar must not lose the report
-                logger.exception("on_progress callback failed")
-        if self._remaining == 0 and not self._finished.done():
-            self._finished.set_result(None)
+            if len(set(identifiers)) != len(identifiers):
+                raise InvalidArgumentError("device_identifiers", "a run lists each device once")
+        sync = BulkSync(
+            self.sync_device,
+            self._client.command_service,
+            identifiers,
+            concurrency=concurrency,
+            timeout=timeout,
+            on_progress=on_progress,
+            on_accepted=on_accepted,
+            run_id=run_id,
+            in_doubt=in_doubt,
+        )
+        return await sync.run()

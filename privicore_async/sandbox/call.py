@@ -68,10 +68,13 @@ class Call:
         """The urlencoded body, ready for validated reads."""
         return FormReader(await self.request.post())
 
-    def accept(self, rule: Rule, *, shape: str | None = None) -> web.Response:
+    def accept(
+        self, rule: Rule, *, shape: str | None = None, target: str | None = None
+    ) -> web.Response:
         """Accept a command and answer 202 with its id (``shape`` overrides the configured one).
 
-        ``rule`` runs when the command settles, or never if fault injection loses it.
+        ``rule`` runs when the command settles, or never if fault injection loses it;
+        ``target`` (a device id) is recorded with the command.
         """
         name = self.route.name
         ctx = self.ctx
@@ -81,7 +84,7 @@ class Call:
         profile_id = self.token.profile_id if self.token is not None else None
         early = ctx.early_ack_delay is not None
         command = ctx.engine.accept(
-            name, profile_id, rule, lost=lost, latency=0.0 if early else None
+            name, profile_id, rule, lost=lost, latency=0.0 if early else None, target=target
         )
         if ctx.channel is not None:
             ctx.channel.accepted(command)
@@ -101,7 +104,7 @@ class Call:
             device = state.device_of(profile_id, identifier)
             return Outcome.reject("device.not_found") if device is None else rule(device)
 
-        return self.accept(on_device, shape=shape)
+        return self.accept(on_device, shape=shape, target=identifier)
 
 
 DeviceRule = Callable[[Device], Outcome]

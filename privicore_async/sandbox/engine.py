@@ -123,6 +123,7 @@ class Command:
     held: bool = False  # a gate holds it until released or expired (voting policies)
     rule: Rule | None = attrs.field(default=None, repr=False)
     held_rule: Rule | None = attrs.field(default=None, repr=False)  # runs on release
+    target: str | None = None  # what it is about (a device id), when the handler said
 
     @property
     def settled(self) -> bool:
@@ -201,6 +202,7 @@ class CommandEngine:
         *,
         lost: bool = False,
         latency: float | None = None,
+        target: str | None = None,
     ) -> Command:
         """Record a new command and schedule its settlement; must run on the event loop.
 
@@ -208,7 +210,9 @@ class CommandEngine:
         ``latency`` overrides the engine's latency and jitter for this command (``0``: it
         settles on the loop's next iteration; the ack channel's ``early_acks`` mode).
         """
-        command = Command(str(uuid.uuid4()), route, profile_id, time.time(), lost=lost)
+        command = Command(
+            str(uuid.uuid4()), route, profile_id, time.time(), lost=lost, target=target
+        )
         self.commands[command.command_id] = command
         self._stats.commands_accepted += 1
         if lost:

@@ -91,7 +91,7 @@ async def test_two_hundred_syncs_settle_through_acks_without_status_requests(
         assert sb.ws_stats.acks_sent - acks_before >= 400
         assert acks.joined
         assert acks.joins == 1
-        assert client.commands.pending == 0
+        assert client.commands.tracked == 0
 
 
 # -- 2. a rejection's reason arrives with the ack -----------------------------------------------
@@ -208,7 +208,7 @@ async def test_a_disconnect_with_a_thousand_pending_commands_loses_none() -> Non
                 assert isinstance(result, errors.CommandRejected), result
                 assert result.reason == want
         assert sb.stats.commands_accepted == sb.stats.commands_settled
-        assert client.commands.pending == 0
+        assert client.commands.tracked == 0
 
 
 # -- 6. a token refresh re-joins with the new token ------------------------------------------------

@@ -307,7 +307,7 @@ async def test_cancel_stops_status_requests(provisioned: Provisioned) -> None:
     await asyncio.sleep(0.3)  # the fast policy would have polled several times by now
     assert sb.stats.status_requests == status_requests
     assert handle.polls == polls
-    assert client.commands.pending == 0
+    assert client.commands.tracked == 0
     with pytest.raises(asyncio.CancelledError):
         await handle
     # Privicore has no server-side cancel: the command is still there, still started.
@@ -417,7 +417,7 @@ async def test_close_with_pending_handles_leaves_no_task_behind(sandbox: Sandbox
         sandbox.inject("devices.request_unique_identifier", "lost", times=5)
         handles = [await client.devices.request_unique_identifier(f"d{i}") for i in range(5)]
         await eventually(lambda: sum(h.polls for h in handles) >= 5)
-        assert client.commands.pending == 5
+        assert client.commands.tracked == 5
         assert len(asyncio.all_tasks()) > 1  # the tracker's scheduler (and server handlers)
     finally:
         await client.close()
@@ -425,7 +425,7 @@ async def test_close_with_pending_handles_leaves_no_task_behind(sandbox: Sandbox
     # Nothing of the client's survives close(), not even for one loop turn.
     assert [t for t in asyncio.all_tasks() if t is not current and _is_client_task(t)] == []
     assert all(h.done() and h.cancelled() for h in handles)
-    assert client.commands.pending == 0
+    assert client.commands.tracked == 0
     # The sandbox's per-connection handlers end as soon as they see the connections close.
     for _ in range(20):
         if asyncio.all_tasks() == {current}:
