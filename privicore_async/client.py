@@ -20,6 +20,7 @@ from .http.retry import RetryPolicy
 from .http.sender import Sender, Timeouts
 from .http.transport import CallExtras, CallParts, Credential, Transport, WireResponse
 from .journal.protocol import CommandJournal
+from .ratelimit import RateLimiter
 from .resources import (
     Authenticators,
     Commands,
@@ -64,6 +65,9 @@ class PrivicoreClient:
     paths (see :mod:`privicore_async.routes`). ``journal`` (a
     :class:`~privicore_async.journal.CommandJournal`) records every command so that it
     survives the process: the client opens it on first use and closes it with itself.
+    ``rate_limit`` (:class:`~privicore_async.ratelimit.InProcessRateLimit`, or
+    :class:`~privicore_async.ratelimit.RedisRateLimit` shared by many processes) paces every
+    HTTP request; it may be shared by several clients, so closing it is yours to do.
     """
 
     def __init__(
@@ -86,6 +90,7 @@ class PrivicoreClient:
         token_refresh_margin: float = 60.0,
         reauthorize_ttl: int = 3600,
         journal: CommandJournal | None = None,
+        rate_limit: RateLimiter | None = None,
     ) -> None:
         env = os.environ
         api_url = api_url or env.get("PRIVICORE_API_URL")
@@ -106,6 +111,7 @@ class PrivicoreClient:
             routes=self.routes,
             retry=retry,
             timeouts=timeouts,
+            limiter=rate_limit,
         )
         self.command_service = CommandService(
             HttpStatusSource(self.transport, self.routes["utility.command_status"]),

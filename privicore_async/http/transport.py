@@ -32,6 +32,7 @@ import attrs
 from yarl import URL
 
 from .. import errors
+from ..ratelimit import RateLimiter
 from ..routes import ROUTES, Auth, Encoding, Host, Location, Route, RouteTable
 from ..wire.http import (
     AUTHORIZATION_HEADER,
@@ -178,8 +179,11 @@ class Transport:
         routes: RouteTable = ROUTES,
         retry: RetryPolicy | None = None,
         timeouts: Timeouts | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.sender = sender
+        self.limiter = limiter
+        """Every attempt waits for a permit of this rate limit first (``None``: no limit)."""
         self._base_urls = dict(base_urls)
         self._routes = routes
         self.retry = retry or RetryPolicy()
@@ -363,6 +367,8 @@ class Transport:
         self, prepared: _Prepared, *, keep_open: contextlib.AsyncExitStack | None
     ) -> _Attempt:
         """One attempt. A 2xx kept open moves onto ``keep_open``; the rest is read and released."""
+        if self.limiter is not None:
+            await self.limiter.acquire()  # every attempt, retries and status reads included
         attempt = contextlib.AsyncExitStack()
         failure: SendError | None = None
         try:

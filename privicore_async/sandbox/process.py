@@ -88,6 +88,21 @@ def parser(prog: str = "python -m privicore_async.sandbox") -> argparse.Argument
         action="store_true",
         help="also print the upstream and downstream data hosts' 'http://HOST:PORT' lines",
     )
+    limit = p.add_argument_group("rate limit (a token bucket in front of every API request)")
+    limit.add_argument(
+        "--rate-limit",
+        type=float,
+        default=None,
+        metavar="RATE",
+        help="requests per second; beyond it: 429 with Retry-After (default: no limit)",
+    )
+    limit.add_argument(
+        "--burst",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the bucket's size: requests allowed at once (default: 1; needs --rate-limit)",
+    )
     faults = p.add_argument_group("fault injection (probabilities per request)")
     faults.add_argument("--error-rate", type=float, default=0.0)
     faults.add_argument("--reset-rate", type=float, default=0.0)
@@ -107,6 +122,10 @@ def main(
 ) -> int:
     """Parse ``argv``, serve until a signal, return the exit status (0 on a clean stop)."""
     args = parser(prog).parse_args(argv)
+    if args.burst is not None and args.rate_limit is None:
+        parser(prog).error("--burst needs --rate-limit")
+    burst = 1 if args.burst is None else args.burst
+    rate_limit = None if args.rate_limit is None else (args.rate_limit, burst)
     try:
         # Built before the loop starts, so a bad option is a usage error, not a traceback.
         sandbox = Sandbox(
@@ -120,6 +139,7 @@ def main(
             status_methods=tuple(m.strip() for m in args.status_methods.split(",") if m.strip()),
             token_ttl=args.token_ttl,
             reauthorize_mode=args.reauthorize_mode,
+            rate_limit=rate_limit,
             faults=Faults(
                 error_rate=args.error_rate,
                 reset_rate=args.reset_rate,

@@ -24,6 +24,7 @@ from .data_hosts import DataHosts
 from .engine import CommandEngine
 from .faults import FaultInjector, Faults, fault_middleware
 from .handlers import HANDLERS, not_implemented
+from .rate_limit import RateLimit, TokenBucket, rate_limit_middleware
 from .state import SandboxState
 from .stats import SandboxStats
 from .voting_state import Pool
@@ -58,6 +59,11 @@ class Sandbox:
     commands settle at once and their 202 is answered ``early_ack_delay`` seconds later, so the
     ack arrives before the 202.
 
+    ``rate_limit=(rate, burst)``: a gateway token bucket of ``burst`` tokens refilled at
+    ``rate`` per second; a request to the API host that finds it empty is answered 429 with a
+    ``Retry-After`` (see :mod:`.rate_limit`) and counted in ``stats.rate_limited``. ``None`` (the
+    default): no limit.
+
     Use ``async with Sandbox() as sb:`` or :meth:`start` / :meth:`close`.
     """
 
@@ -78,6 +84,7 @@ class Sandbox:
         ws_faults: WsFaults | None = None,
         early_acks: bool = False,
         early_ack_delay: float = 0.05,
+        rate_limit: tuple[float, int] | None = None,
         seed: int = 0,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -94,6 +101,8 @@ class Sandbox:
         self.stats = SandboxStats()
         """Counters: requests per route name, status requests, commands accepted/settled."""
         self.faults = faults or Faults()
+        self.rate_limit = None if rate_limit is None else RateLimit(*rate_limit)
+        """The gateway's limit (``None``: none); fixed for the lifetime of the sandbox."""
         self.host = host
         self.port = port
         self._injector = FaultInjector(self.faults)
@@ -315,7 +324,12 @@ class Sandbox:
         return (route.method,)
 
     def _build_app(self) -> web.Application:
-        app = web.Application(middlewares=[fault_middleware(self._injector, self.stats)])
+        middlewares = [fault_middleware(self._injector, self.stats)]
+        if self.rate_limit is not None:
+            # Outermost: the gateway refuses before anything is counted or faulted.
+            bucket = TokenBucket(self.rate_limit)
+            middlewares.insert(0, rate_limit_middleware(bucket, self.stats))
+        app = web.Application(middlewares=middlewares)
         for route in ROUTES.values():
             if route.host is not Host.API:
                 continue

@@ -15,7 +15,10 @@ class SandboxStats:
     """Plain counters, bumped inline: a dict increment per request is all they cost."""
 
     requests: Counter[str] = attrs.field(factory=Counter)
-    """Requests per route name (``"storage.sync_device"``), faulted ones included."""
+    """Requests per route name (``"storage.sync_device"``), faulted ones included.
+
+    Requests the rate limit refused never reached a route: they are in :attr:`rate_limited`.
+    """
     status_requests: int = 0
     commands_accepted: int = 0
     commands_settled: int = 0
@@ -24,6 +27,8 @@ class SandboxStats:
     commands_lost: int = 0
     faults: Counter[str] = attrs.field(factory=Counter)
     """Faults applied, per fault name (``"reset"``, ``"lost"``, ...)."""
+    rate_limited: int = 0
+    """Requests answered 429 because the rate limit's bucket was empty."""
 
     @property
     def requests_total(self) -> int:
@@ -43,4 +48,5 @@ class SandboxStats:
             "commands_lost": self.commands_lost,
             "commands_pending": self.commands_accepted - self.commands_settled,
             "faults": dict(self.faults),
+            "rate_limited": self.rate_limited,
         }

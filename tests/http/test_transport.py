@@ -957,3 +957,27 @@ async def test_a_body_cut_short_is_a_transport_error_naming_no_secret() -> None:
     assert got == [b"a"]
     assert secret not in str(info.value)
     assert sender.requests[0].url == f"{DOWN}/?auth={secret}"
+
+
+class CountingLimit:
+    """A RateLimiter that grants at once and counts the permits."""
+
+    def __init__(self) -> None:
+        self.permits = 0
+
+    async def acquire(self) -> None:
+        self.permits += 1
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_every_attempt_waits_for_a_permit_retries_included(fake_time: FakeTime) -> None:
+    limit = CountingLimit()
+    sender = memory([MemoryReply(503), MemoryReply(200, b"[]"), MemoryReply(200, b'"started"')])
+    transport = memory_transport(sender, limiter=limit)
+    await transport.request(ROUTES["storage.list"], credential=TOKEN)  # one retry
+    await transport.request(
+        ROUTES["utility.command_status"], path={"commandId": "c"}, kind=RequestKind.STATUS_READ
+    )
+    assert limit.permits == len(sender.requests) == 3
