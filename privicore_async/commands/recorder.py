@@ -57,6 +57,9 @@ class CommandRecorder:
 
     async def ready(self) -> None:
         """Open the journal once, whoever comes first; the others wait for the same opening."""
+        opened = self._opened
+        if opened is not None and opened.done() and opened.exception() is None:
+            return  # the usual case, once per command: no shield, no future
         if self._opened is None:
             self._opened = asyncio.get_running_loop().create_future()
             try:
@@ -117,13 +120,10 @@ class CommandRecorder:
         await self.ready()
         while self._settlements:
             batch, self._settlements = self._settlements, []
-            results = await asyncio.gather(
-                *(self.journal.settle(key, outcome, reason) for key, outcome, reason in batch),
-                return_exceptions=True,
-            )
-            failed = sum(isinstance(result, BaseException) for result in results)
-            if failed:  # the entries stay accepted: a later run resumes them
-                logger.warning("journal: %d settlement(s) not written", failed)
+            try:
+                await self.journal.settle_many(batch)
+            except errors.PrivicoreError as exc:  # they stay accepted: a later run resumes them
+                logger.warning("journal: %d settlement(s) not written: %s", len(batch), exc)
 
     async def flush(self) -> None:
         """Return once every settlement seen so far is written."""

@@ -47,7 +47,9 @@ class GroupCommitter(Generic[Op]):
         self._write = write
         self._max_batch = max_batch
         self._name = name
-        self._queue: deque[tuple[Op, asyncio.Future[None]]] = deque()
+        # An op queued by submit_many() without a future of its own has None: only the last
+        # op of such a group carries the group's future.
+        self._queue: deque[tuple[Op, asyncio.Future[None] | None]] = deque()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -71,6 +73,20 @@ class GroupCommitter(Generic[Op]):
             self._task = asyncio.get_running_loop().create_task(self._run(), name=self._name)
         await future
 
+    async def submit_many(self, ops: Sequence[Op]) -> None:
+        """Queue ``ops`` together (one future for all, no task per op); return once the
+        flush that wrote the last of them is durable (flushes are written in order)."""
+        if self._closed:
+            raise JournalError("the journal is closed")
+        if not ops:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.extend((op, None) for op in ops[:-1])
+        self._queue.append((ops[-1], future))
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name=self._name)
+        await future
+
     async def close(self) -> None:
         """Refuse new writes, write what is queued, and return once no task is left."""
         self._closed = True
@@ -87,7 +103,9 @@ class GroupCommitter(Generic[Op]):
                 count = min(len(queue), self._max_batch)
                 taken = [queue.popleft() for _ in range(count)]
                 # A writer cancelled while queued is left out: nobody will act on it.
-                batch = [(op, future) for op, future in taken if not future.done()]
+                batch = [
+                    (op, future) for op, future in taken if future is None or not future.done()
+                ]
                 if batch:
                     await self._flush(batch)
         except asyncio.CancelledError:
@@ -101,7 +119,7 @@ class GroupCommitter(Generic[Op]):
             # this point finds no task and starts a new one.
             self._task = None
 
-    async def _flush(self, batch: list[tuple[Op, asyncio.Future[None]]]) -> None:
+    async def _flush(self, batch: list[tuple[Op, asyncio.Future[None] | None]]) -> None:
         problem: str | None = None
         try:
             await self._write([op for op, _ in batch])
@@ -115,16 +133,16 @@ class GroupCommitter(Generic[Op]):
             problem = f"journal write failed ({type(exc).__name__})"
         if problem is None:
             for _, future in batch:
-                if not future.done():
+                if future is not None and not future.done():
                     future.set_result(None)
         else:
             _fail(batch, problem)
 
 
-def _fail(items: Iterable[tuple[object, asyncio.Future[None]]], problem: str) -> None:
+def _fail(items: Iterable[tuple[object, asyncio.Future[None] | None]], problem: str) -> None:
     # A fresh error per writer, built here and not raised here: it carries no __context__
     # (the store's exception, which may quote a secret, is never chained to it), and writers
     # do not share one traceback.
     for _, future in items:
-        if not future.done():
+        if future is not None and not future.done():
             future.set_exception(JournalError(problem))

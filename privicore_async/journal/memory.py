@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -68,6 +69,11 @@ class MemoryJournal:
         self._check()
         stored = None if reason is None else json.loads(json.dumps(reason))
         self._update(key, state=EntryState.SETTLED, outcome=outcome, reason=stored)
+
+    async def settle_many(self, settlements: Sequence[tuple[str, Outcome, Any]]) -> None:
+        """``settle`` for each of ``(key, outcome, reason)``."""
+        for key, outcome, reason in settlements:
+            await self.settle(key, outcome, reason)
 
     async def get(self, key: str) -> JournalEntry | None:
         """The entry of ``key``, if any."""

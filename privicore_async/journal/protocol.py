@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from .entries import Intent, JournalEntry, Outcome
@@ -42,6 +43,10 @@ class CommandJournal(Protocol):
 
     async def settle(self, key: str, outcome: Outcome, reason: Any = None) -> None:
         """The command of ``key`` ended so."""
+        ...
+
+    async def settle_many(self, settlements: Sequence[tuple[str, Outcome, Any]]) -> None:
+        """``settle`` for many ``(key, outcome, reason)`` at once (one group, no task each)."""
         ...
 
     async def get(self, key: str) -> JournalEntry | None:

@@ -248,9 +248,26 @@ class RedisJournal:
 
     async def settle(self, key: str, outcome: Outcome, reason: Any = None) -> None:
         """Record how the command of ``key`` ended; ``reason`` must be JSON-serialisable."""
-        text = None if reason is None else json.dumps(reason)
-        fields = {"state": EntryState.SETTLED.value, "outcome": outcome.value, "reason": text}
-        await self._submit(_record("U", key, fields))
+        await self.settle_many([(key, outcome, reason)])
+
+    async def settle_many(self, settlements: Sequence[tuple[str, Outcome, Any]]) -> None:
+        """Record many outcomes together (the client's settlement writer does)."""
+        settled = EntryState.SETTLED.value
+        records = [
+            _record(
+                "U",
+                key,
+                {
+                    "state": settled,
+                    "outcome": outcome.value,
+                    "reason": None if reason is None else json.dumps(reason),
+                },
+            )
+            for key, outcome, reason in settlements
+        ]
+        if self._committer is None:
+            raise JournalError("the journal is not open")
+        await self._committer.submit_many(records)
 
     async def _submit(self, record: _Record) -> None:
         if self._committer is None:

@@ -221,8 +221,18 @@ class SqliteJournal:
 
     async def settle(self, key: str, outcome: Outcome, reason: Any = None) -> None:
         """Record how the command of ``key`` ended; ``reason`` must be JSON-serialisable."""
-        text = None if reason is None else json.dumps(reason)
-        await self._submit(_Write(_SETTLE, (key, outcome.value, text, time.time())))
+        await self.settle_many([(key, outcome, reason)])
+
+    async def settle_many(self, settlements: Sequence[tuple[str, Outcome, Any]]) -> None:
+        """Record many outcomes together (the client's settlement writer does)."""
+        now = time.time()
+        writes = [
+            _Write(_SETTLE, (key, outcome.value, None if r is None else json.dumps(r), now))
+            for key, outcome, r in settlements
+        ]
+        if self._committer is None:
+            raise JournalError("the journal is not open")
+        await self._committer.submit_many(writes)
 
     async def _submit(self, write: _Write) -> None:
         if self._committer is None:
