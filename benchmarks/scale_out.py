@@ -58,7 +58,9 @@ async def redis_server() -> AsyncIterator[str]:
         probe.close()
         argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
         argv += ["--appendonly", "no", "--dir", directory]
-        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = await asyncio.create_subprocess_exec(
+            *argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             deadline = time.monotonic() + 10
             while True:
@@ -74,7 +76,7 @@ async def redis_server() -> AsyncIterator[str]:
             yield f"redis://127.0.0.1:{port}/0"
         finally:
             process.terminate()
-            process.wait(5)
+            await asyncio.wait_for(process.wait(), 5)
 
 
 async def setup_fleet(api_url: str, count: int) -> tuple[str, list[str]]:
@@ -177,7 +179,7 @@ async def workers(
         namespace = f"workers-{count}"
         argv = [sys.executable, "-m", "privicore_async.cli", "worker", "--redis", redis_url]
         argv += ["--api-url", api_url, "--username", username, "--namespace", namespace]
-        procs = [subprocess.Popen(argv, env=env) for _ in range(count)]
+        procs = [await asyncio.create_subprocess_exec(*argv, env=env) for _ in range(count)]
         try:
             await asyncio.sleep(2.0)  # let the workers connect (not measured)
             broker = make_broker(redis_url)
@@ -197,7 +199,7 @@ async def workers(
             for proc in procs:
                 proc.send_signal(signal.SIGTERM)
             for proc in procs:
-                proc.wait(30)
+                await asyncio.wait_for(proc.wait(), 30)
         print(f"  {count} worker(s): {result[f'{count}_workers_s']:.2f} s")
     return result
 

@@ -4,6 +4,8 @@
 
     privicore demo [--devices N] [--latency S] [--jitter S] [--offline K] [--seed X]
     privicore sandbox [--host H] [--port P] [...]
+    privicore sync --from FILE --run-id ID (--journal PATH | --redis URL) [--status] [...]
+    privicore worker --redis URL [--api-url URL --username U] [--concurrency N] [...]
     privicore --version
 
 :func:`main` takes the arguments (``sys.argv[1:]`` by default) and returns the exit status.
@@ -19,6 +21,8 @@ from collections.abc import Callable, Sequence
 
 from .. import __version__
 from ..sandbox import process as sandbox_process
+from . import sync as sync_command
+from . import worker as worker_command
 from .demo import DemoFailed, DemoOptions, default_offline, run_demo
 
 __all__ = ["build_parser", "main"]
@@ -48,12 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``privicore`` parser and its subcommands."""
     parser = argparse.ArgumentParser(
         prog="privicore",
-        description="The privicore-async command line: a demo and the embedded sandbox.",
+        description=(
+            "The privicore-async command line: a demo, the embedded sandbox, resumable fleet "
+            "syncs and the workers that run them."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     _add_demo(commands)
     _add_sandbox(commands)
+    sync_command.add_parser(commands)
+    worker_command.add_parser(commands)
     return parser
 
 
