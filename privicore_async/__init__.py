@@ -15,12 +15,13 @@ from .commands import (
     as_completed,
     gather,
 )
-from .http import RetryPolicy, Timeouts
+from .http import Limits, RetryPolicy, Timeouts
 
 __all__ = [
     "CommandHandle",
     "CommandResult",
     "CommandStatus",
+    "Limits",
     "PollPolicy",
     "PrivicoreClient",
     "RetryPolicy",

@@ -8,22 +8,88 @@ echoed. The route table applies the text checks to the parameters it declares
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from .errors import InvalidArgumentError
 
-__all__ = ["require_int", "require_text", "require_texts", "require_token"]
+__all__ = [
+    "require_callable",
+    "require_int",
+    "require_seconds",
+    "require_text",
+    "require_texts",
+    "require_token",
+    "require_url",
+]
+
+# Control characters (and line/paragraph separators) have no place in an identifier: sent
+# percent-encoded they come back decoded in messages and logs, where they forge lines.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def require_text(argument: str, value: object, *, field: str | None = None) -> str:
-    """``value`` if it is non-blank text; otherwise InvalidArgumentError naming the argument."""
+    """``value`` if it is non-blank text with no control character; otherwise
+    InvalidArgumentError naming the argument (never quoting the value)."""
     if not isinstance(value, str):
         raise InvalidArgumentError(
             argument, f"must be a string, not {type(value).__name__}", field=field
         )
     if not value.strip():
         raise InvalidArgumentError(argument, "must not be blank", field=field)
+    if _CONTROL.search(value):
+        raise InvalidArgumentError(argument, "must not contain control characters", field=field)
     return value
+
+
+def require_seconds(
+    argument: str, value: object, *, allow_none: bool = True, allow_zero: bool = False
+) -> float | None:
+    """A duration: ``None`` (when allowed) or a finite number of seconds > 0 (>= 0 with
+    ``allow_zero``). A string, a bool, ``nan``, ``inf`` or a negative number is refused."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidArgumentError(
+            argument, f"must be a number of seconds, not {type(value).__name__}"
+        )
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise InvalidArgumentError(argument, f"must be a finite number of seconds {bound}")
+    return float(value)
+
+
+def require_callable(argument: str, value: object) -> None:
+    """``value`` is ``None`` or something that can be called (a callback)."""
+    if value is not None and not callable(value):
+        raise InvalidArgumentError(
+            argument, f"must be callable (or None), not {type(value).__name__}"
+        )
+
+
+def require_url(argument: str, value: object, *, schemes: tuple[str, ...]) -> str:
+    """An absolute URL of one of ``schemes`` with a host and no user-info, spaces or control
+    characters. The value is not quoted in the error (it may hold a password)."""
+    text = require_text(argument, value)
+    if any(ch.isspace() for ch in text):
+        raise InvalidArgumentError(argument, "must not contain whitespace")
+    try:
+        parts = urlsplit(text)
+        host, port = parts.hostname, parts.port  # port: a bad one raises ValueError
+    except ValueError:
+        raise InvalidArgumentError(argument, "is not a valid URL") from None
+    del port
+    if parts.scheme not in schemes:
+        raise InvalidArgumentError(argument, f"must start with {' or '.join(schemes)}://")
+    if not host:
+        raise InvalidArgumentError(argument, "has no host")
+    if "@" in parts.netloc:
+        raise InvalidArgumentError(
+            argument, "must not carry user:password@ (give username and password instead)"
+        )
+    return text
 
 
 def require_token(argument: str, value: object, *, field: str | None = None) -> str:

@@ -7,17 +7,18 @@ other through the protocols they declare; the client only puts them together.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Self, Unpack
 
 from .acks import AckChannel
+from .arguments import require_int, require_seconds
 from .auth import TokenKeeper
 from .commands import CommandHandle, CommandService, HttpStatusSource, PollPolicy
+from .config import ClientConfig
 from .http.aiohttp_sender import AiohttpSender
 from .http.retry import RetryPolicy
-from .http.sender import Sender, Timeouts
+from .http.sender import Limits, Sender, Timeouts
 from .http.transport import CallExtras, CallParts, Credential, Transport, WireResponse
 from .journal.protocol import CommandJournal
 from .ratelimit import RateLimiter
@@ -83,6 +84,7 @@ class PrivicoreClient:
         poll: PollPolicy | None = None,
         retry: RetryPolicy | None = None,
         timeouts: Timeouts | None = None,
+        limits: Limits | None = None,
         routes: RouteOverrides | None = None,
         upstream_url: str | None = None,
         downstream_url: str | None = None,
@@ -92,14 +94,20 @@ class PrivicoreClient:
         journal: CommandJournal | None = None,
         rate_limit: RateLimiter | None = None,
     ) -> None:
-        env = os.environ
-        api_url = api_url or env.get("PRIVICORE_API_URL")
-        if not api_url:
-            raise ValueError("api_url is required (or set PRIVICORE_API_URL)")
-        if not api_url.startswith(("http://", "https://")):
-            raise ValueError("api_url must start with http:// or https://")
-        self.api_url = api_url.rstrip("/")
-        self.ws_url = ws_url or env.get("PRIVICORE_WS_URL") or None
+        config = ClientConfig.resolve(
+            api_url=api_url,
+            ws_url=ws_url,
+            upstream_url=upstream_url,
+            downstream_url=downstream_url,
+            username=username,
+            password=password,
+            token=token,
+        )
+        require_int("max_connections", max_connections, minimum=1)
+        require_seconds("token_refresh_margin", token_refresh_margin, allow_zero=True)
+        require_int("reauthorize_ttl", reauthorize_ttl, minimum=1)
+        self.api_url = config.api_url
+        self.ws_url = config.ws_url
         self.routes = ROUTES.with_overrides(routes)
         if sender is None:
             sender = AiohttpSender(session=session, max_connections=max_connections)
@@ -107,10 +115,15 @@ class PrivicoreClient:
             raise ValueError("give a session or a sender, not both")
         self.transport = Transport(
             sender,
-            {Host.API: self.api_url, Host.UPSTREAM: upstream_url, Host.DOWNSTREAM: downstream_url},
+            {
+                Host.API: config.api_url,
+                Host.UPSTREAM: config.upstream_url,
+                Host.DOWNSTREAM: config.downstream_url,
+            },
             routes=self.routes,
             retry=retry,
             timeouts=timeouts,
+            limits=limits,
             limiter=rate_limit,
         )
         self.command_service = CommandService(
@@ -123,9 +136,9 @@ class PrivicoreClient:
         self.tokens = TokenKeeper(
             self.transport,
             self.routes,
-            username=username or env.get("PRIVICORE_USERNAME") or None,
-            password=password or env.get("PRIVICORE_PASSWORD") or None,
-            token=token,
+            username=config.username,
+            password=config.password,
+            token=config.token,
             refresh_margin=token_refresh_margin,
             reauthorize_ttl=reauthorize_ttl,
             commands=self.command_service,
@@ -264,6 +277,7 @@ class PrivicoreClient:
         With a journal, the command is recorded under ``key`` (random by default) with its
         ``target`` and ``run_id`` before it is sent.
         """
+        require_seconds("timeout", timeout)  # before anything is sent: no handle is ever lost
         route, parts = self._parts(name, args, extras, handle=True)
         if route.auth is Auth.TOKEN:
             self._start_acks()

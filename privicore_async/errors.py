@@ -21,6 +21,7 @@ __all__ = [
     "CommandTimeout",
     "ConflictError",
     "DecryptionError",
+    "InsecureTransportWarning",
     "InvalidArgumentError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -38,6 +39,10 @@ BODY_EXCERPT = 200
 
 class PrivicoreError(Exception):
     """Base class of every error raised by the SDK."""
+
+
+class InsecureTransportWarning(UserWarning):
+    """Credentials would travel in clear text (``http://`` or ``ws://`` to another host)."""
 
 
 class TransportError(PrivicoreError):

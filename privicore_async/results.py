@@ -48,9 +48,14 @@ class SyncOutcome(enum.Enum):
     SUCCEEDED = "succeeded"
     REJECTED = "rejected"
     TIMED_OUT = "timed_out"
-    FAILED = "failed"  # the request itself failed (validation, transport, auth, ...)
+    FAILED = "failed"
+    """It did not run: refused before sending, answered with an error, or never connected."""
     ACCEPTED = "accepted"  # 202 without any command id: the outcome cannot be known
-    IN_DOUBT = "in_doubt"  # a resumed run found it maybe sent, and was told not to resend
+    IN_DOUBT = "in_doubt"
+    """It may have run: the request may have reached the server (a reset or a timeout after
+    sending, a garbled answer) or was accepted and then could not be followed; or a resumed
+    run found it maybe sent and was told not to resend (``in_doubt="report"``). The line
+    keeps what is known (command id, error)."""
 
 
 class SyncSource(enum.Enum):

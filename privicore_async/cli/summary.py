@@ -21,7 +21,7 @@ _LABELS = {
     SyncOutcome.TIMED_OUT: "timed out",
     SyncOutcome.FAILED: "failed",
     SyncOutcome.ACCEPTED: "accepted (no command id)",
-    SyncOutcome.IN_DOUBT: "in doubt (maybe sent, not resent)",
+    SyncOutcome.IN_DOUBT: "in doubt (may have run)",
 }
 _RARE = (SyncOutcome.ACCEPTED, SyncOutcome.IN_DOUBT)  # shown only when they occur
 

@@ -114,8 +114,9 @@ class CommandService:
         timeout: float | None = None,
         key: str | None = None,
     ) -> CommandHandle:
-        """A handle for a command started elsewhere; its outcome is journaled under ``key``."""
-        handle = self.track(command_id, kind=kind, timeout=timeout)
+        """A handle for a command started elsewhere, read at once; its outcome is journaled
+        under ``key``."""
+        handle = self.track(command_id, kind=kind, timeout=timeout, read_now=True)
         if key is not None and self.recorder is not None:
             self.recorder.watch(handle, key)
         return handle
@@ -130,14 +131,21 @@ class CommandService:
         return await self.recorder.journal.entries(run_id=run_id, unsettled=unsettled)
 
     def track(
-        self, command_id: str | None, *, kind: str | None = None, timeout: float | None = None
+        self,
+        command_id: str | None,
+        *,
+        kind: str | None = None,
+        timeout: float | None = None,
+        read_now: bool = False,
     ) -> CommandHandle:
         """A handle for ``command_id`` (the tracked one if there is one); an ack that came
         before it settles it at once."""
         early = None
         if command_id is not None and self.tracker.find(command_id) is None:
             early = self._early.take(command_id)
-        return self.tracker.track(command_id, kind=kind, timeout=timeout, early=early)
+        return self.tracker.track(
+            command_id, kind=kind, timeout=timeout, early=early, read_now=read_now
+        )
 
     async def wait_accepted(self, kind: str, response: WireResponse, timeout: float | None) -> None:
         """Wait until the command a 202 ``response`` accepted has succeeded (or raise)."""

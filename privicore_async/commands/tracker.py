@@ -30,6 +30,7 @@ from typing import Any, Protocol
 import attrs
 
 from .. import errors
+from ..arguments import require_seconds
 from ..http.retry import Action, RequestKind, decide, outcome_of
 from ..wire.status import CommandStatus, StatusReading
 from .policy import PollPolicy
@@ -66,6 +67,8 @@ class StatusSource(Protocol):
         """One status read; raises :mod:`privicore_async.errors` types on failure."""
         ...
 
+
+_LAST_READ = 0.05  # the read at a deadline may take this long before the handle expires
 
 _Callback = Callable[["CommandHandle"], object]
 
@@ -180,6 +183,7 @@ class CommandHandle:
         :class:`~privicore_async.errors.CommandTimeout` is raised and tracking goes on: the
         handle can be awaited again.
         """
+        require_seconds("timeout", timeout, allow_zero=True)
         if not self.done():
             waiter = self._new_waiter()
             try:
@@ -319,11 +323,14 @@ class CommandTracker:
         kind: str | None = None,
         timeout: float | None = None,
         early: StatusReading | None = None,
+        read_now: bool = False,
     ) -> CommandHandle:
         """A handle for ``command_id`` (the same handle if the id is already tracked).
 
         ``None`` gives an ``ACCEPTED`` handle that is already done: nothing to track.
         ``early`` is an ack that beat the HTTP answer: the new handle settles with it.
+        ``read_now``: read its status at once (a command started elsewhere may have settled
+        long ago, and its ack will never come again).
         """
         if self._closed:
             raise errors.PrivicoreError("the client is closed")
@@ -338,6 +345,8 @@ class CommandTracker:
         self._by_id[command_id] = handle
         if early is not None:
             handle._settle(early)  # the ack beat the HTTP answer
+        elif read_now:
+            self._schedule(handle, 0.0)
         else:
             self._start(handle)
         return handle
@@ -462,8 +471,12 @@ class CommandTracker:
         ready = self._ready
         while ready:
             handle = ready.popleft()
-            if not handle.done():  # settled or cancelled while it waited for a worker
-                await self._poll(handle)
+            if handle.done():  # settled or cancelled while it waited for a worker
+                continue
+            if time.monotonic() >= handle._deadline + _LAST_READ:
+                self._expire(handle)  # its deadline passed while it waited: no late read
+                continue
+            await self._poll(handle)
 
     def _expire(self, handle: CommandHandle) -> None:
         timeout = handle._deadline - handle._submitted_mono
@@ -477,15 +490,25 @@ class CommandTracker:
 
     async def _poll(self, handle: CommandHandle) -> None:
         assert handle.command_id is not None
+        # A read never outlives its own budget nor (by more than the last read's moment) the
+        # command's deadline: the deadline is kept by this timer, not by the server's pace.
+        left = handle._deadline - time.monotonic()
+        budget = min(self.policy.read_timeout, max(left, 0.0) + _LAST_READ)
+        failure: Exception | None = None
         try:
             try:
-                reading = await self._source.fetch(handle.command_id)
+                async with asyncio.timeout(budget):
+                    reading = await self._source.fetch(handle.command_id)
             finally:
                 handle.polls += 1
         except asyncio.CancelledError:
             raise
+        except TimeoutError:
+            failure = errors.TransportError(f"status read took longer than {budget:.2f}s")
         except Exception as exc:
-            self._failed_read(handle, exc)
+            failure = exc
+        if failure is not None:
+            self._failed_read(handle, failure)
         else:
             if reading.status.final:
                 self._learned(handle)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from .. import errors
+from ..arguments import require_seconds
 from .tracker import CommandHandle
 
 __all__ = ["as_completed", "gather"]
@@ -32,6 +33,7 @@ async def gather(
     ``pending`` listing all, unless ``return_exceptions``). Tracking goes on either way.
     No task is created per handle.
     """
+    require_seconds("timeout", timeout, allow_zero=True)
     loop = asyncio.get_running_loop()
     wake: asyncio.Future[None] = loop.create_future()
     remaining = sum(1 for h in handles if not h.done())
@@ -86,6 +88,7 @@ class as_completed:  # noqa: N801 - reads like asyncio.as_completed, which it mi
     """
 
     def __init__(self, handles: Iterable[CommandHandle], *, timeout: float | None = None) -> None:
+        require_seconds("timeout", timeout, allow_zero=True)
         # A dict as an ordered set: O(1) removal with 10,000 handles.
         self._waiting: dict[CommandHandle, None] = dict.fromkeys(handles)
         self._ready: deque[CommandHandle] = deque(h for h in self._waiting if h.done())

@@ -9,16 +9,18 @@
 from .aiohttp_sender import AiohttpSender
 from .memory import MemoryReply, MemorySender, MemorySocket, RecordingSender
 from .retry import Action, RequestKind, RetryPolicy, decide
-from .sender import Failure, PreparedRequest, Sender, SendError, Timeouts
+from .sender import AnswerTooLarge, Failure, Limits, PreparedRequest, Sender, SendError, Timeouts
 from .transport import CallParts, Credential, CredentialSource, Transport, WireResponse
 
 __all__ = [
     "Action",
+    "AnswerTooLarge",
     "AiohttpSender",
     "CallParts",
     "Credential",
     "CredentialSource",
     "Failure",
+    "Limits",
     "MemoryReply",
     "MemorySender",
     "MemorySocket",

@@ -16,7 +16,7 @@ import aiohttp
 from yarl import URL
 
 from .. import errors
-from .sender import Failure, PreparedRequest, SendError, Timeouts
+from .sender import AnswerTooLarge, Failure, PreparedRequest, SendError, Timeouts
 
 __all__ = ["AiohttpSender"]
 
@@ -57,10 +57,20 @@ class _Reply:
     def headers(self) -> Mapping[str, str]:
         return self._response.headers
 
-    async def read(self) -> bytes:
+    async def read(self, limit: int | None = None) -> bytes:
+        response = self._response
+        if limit is not None and (response.content_length or 0) > limit:
+            raise AnswerTooLarge(limit)  # said so up front: not a byte is read
         problem: BaseException
         try:
-            return await self._response.read()
+            if limit is None:
+                return await response.read()
+            body = bytearray()
+            while chunk := await response.content.read(limit + 1 - len(body)):
+                body += chunk
+                if len(body) > limit:
+                    raise AnswerTooLarge(limit)
+            return bytes(body)
         except _FAILURES as exc:
             problem = _failure(exc, self._session)
         raise problem

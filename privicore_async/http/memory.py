@@ -25,7 +25,7 @@ import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from .. import errors
-from .sender import Failure, PreparedRequest, Reply, Sender, SendError, Socket
+from .sender import AnswerTooLarge, Failure, PreparedRequest, Reply, Sender, SendError, Socket
 
 __all__ = ["MemoryReply", "MemorySender", "MemorySocket", "RecordingSender"]
 
@@ -59,10 +59,13 @@ class _Reply:
     def _cut_short(self) -> SendError:
         return SendError(Failure.LOST, "connection lost while reading the body")
 
-    async def read(self) -> bytes:
+    async def read(self, limit: int | None = None) -> bytes:
         if self._cut is not None:
             raise self._cut_short()
-        return b"".join(self._chunks)
+        body = b"".join(self._chunks)
+        if limit is not None and len(body) > limit:
+            raise AnswerTooLarge(limit)
+        return body
 
     async def chunks(self, size: int) -> AsyncIterator[bytes]:
         for index, chunk in enumerate(self._chunks):

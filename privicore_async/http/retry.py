@@ -172,7 +172,7 @@ class RetryPolicy:
 class RetryBudget:
     """What is left of one request's retries: how many, for how long, and the next wait."""
 
-    __slots__ = ("_policy", "_started", "_waits", "retries")
+    __slots__ = ("_counted", "_policy", "_started", "_waits", "retries")
 
     def __init__(self, policy: RetryPolicy) -> None:
         self._policy = policy
@@ -180,11 +180,17 @@ class RetryBudget:
         self._started = time.monotonic()
         self.retries = 0
         """Retries granted so far (the attempt under way is number ``retries + 1``)."""
+        self._counted = 0  # the retries that count against max_attempts
 
-    def next_wait(self, retry_after: float | None = None) -> float | None:
-        """The wait before one more attempt, or ``None`` when the budget is spent."""
+    def next_wait(self, retry_after: float | None = None, *, count: bool = True) -> float | None:
+        """The wait before one more attempt, or ``None`` when the budget is spent.
+
+        ``count=False``: a retry that does not use up an attempt, only time (a request that
+        never reached the server costs it nothing, so an outage is waited out up to
+        ``max_time``).
+        """
         policy = self._policy
-        if self.retries + 1 >= policy.max_attempts:
+        if count and self._counted + 1 >= policy.max_attempts:
             return None
         wait = next(self._waits)
         if retry_after is not None:
@@ -194,4 +200,5 @@ class RetryBudget:
         if time.monotonic() - self._started + wait > policy.max_time:
             return None
         self.retries += 1
+        self._counted += count
         return wait

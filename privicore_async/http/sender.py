@@ -12,14 +12,17 @@ request may have reached the server (:class:`Failure`): that is all the retry ta
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol
+from typing import Any, Protocol
 
 import attrs
 
 __all__ = [
+    "AnswerTooLarge",
     "Failure",
+    "Limits",
     "PreparedRequest",
     "Reply",
     "SendError",
@@ -29,13 +32,46 @@ __all__ = [
 ]
 
 
+def _seconds_or_none(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{attribute.name} must be a number of seconds or None")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{attribute.name} must be a finite number of seconds > 0")
+
+
 @attrs.frozen
 class Timeouts:
-    """Per-request timeouts in seconds (``None`` = no limit)."""
+    """Per-request timeouts in seconds (``None`` = no limit).
 
-    connect: float | None = 10.0
-    read: float | None = 60.0
-    total: float | None = None
+    ``read`` bounds a wait for the next bytes; ``total`` bounds a whole request, answer
+    included, so a server that drips its answer a byte at a time cannot hold a call forever.
+    A streamed download has no total (it may rightly take long); its ``read`` still applies.
+    """
+
+    connect: float | None = attrs.field(default=10.0, validator=_seconds_or_none)
+    read: float | None = attrs.field(default=60.0, validator=_seconds_or_none)
+    total: float | None = attrs.field(default=120.0, validator=_seconds_or_none)
+
+
+def _size(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{attribute.name} must be a whole number of bytes >= 1")
+
+
+@attrs.frozen
+class Limits:
+    """The largest answers read into memory, in bytes; a larger one is a ProtocolError.
+
+    Privicore's answers are small JSON documents; a server that sends megabytes is broken or
+    hostile, and the bytes are refused before they are held. Streamed downloads are not capped.
+    """
+
+    answer: int = attrs.field(default=1024 * 1024, validator=_size)
+    """A successful (2xx) answer."""
+    error_answer: int = attrs.field(default=64 * 1024, validator=_size)
+    """An error answer (its body is only read for the error's message and fields)."""
 
 
 class Failure(enum.Enum):
@@ -47,6 +83,14 @@ class Failure(enum.Enum):
     """Reset, disconnect, read timeout, a body cut short: it may have reached the server."""
     INVALID = "invalid"
     """The request cannot be sent at all (an invalid URL, say)."""
+
+
+class AnswerTooLarge(Exception):
+    """An answer's body is larger than the limit it was read with (nothing more was read)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the answer is larger than {limit} bytes")
+        self.limit = limit
 
 
 class SendError(Exception):
@@ -63,7 +107,7 @@ class PreparedRequest:
     """One request ready for the wire. Headers and body may hold secrets: never in ``repr``."""
 
     method: str
-    url: str
+    url: str = attrs.field(repr=False)  # a query may carry a single-use token (?auth=)
     """Absolute, already percent-encoded (path and query): senders must not re-encode it."""
     headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
     body: bytes | AsyncIterable[bytes] | None = attrs.field(default=None, repr=False)
@@ -85,8 +129,9 @@ class Reply(Protocol):
         """The answer's headers, looked up case-insensitively."""
         ...
 
-    async def read(self) -> bytes:
-        """The whole body; :class:`SendError` (``LOST``) when it is cut short."""
+    async def read(self, limit: int | None = None) -> bytes:
+        """The whole body; :class:`SendError` (``LOST``) when it is cut short,
+        :class:`AnswerTooLarge` (having read no more than ``limit`` bytes) when it is longer."""
         ...
 
     def chunks(self, size: int) -> AsyncIterator[bytes]:

@@ -42,7 +42,16 @@ from ..wire.http import (
     parse_validation_errors,
 )
 from .retry import Action, Outcome, RequestKind, RetryPolicy, decide
-from .sender import Failure, PreparedRequest, Reply, Sender, SendError, Timeouts
+from .sender import (
+    AnswerTooLarge,
+    Failure,
+    Limits,
+    PreparedRequest,
+    Reply,
+    Sender,
+    SendError,
+    Timeouts,
+)
 
 __all__ = [
     "CallExtras",
@@ -162,6 +171,7 @@ class _Attempt:
     raw: bytes | None = attrs.field(default=None, repr=False)
     reply: Reply | None = None  # still open: a streamed 2xx
     failure: SendError | None = None
+    too_large: int | None = None  # the answer exceeded this many bytes and was not read
 
     @property
     def outcome(self) -> Outcome:
@@ -179,6 +189,7 @@ class Transport:
         routes: RouteTable = ROUTES,
         retry: RetryPolicy | None = None,
         timeouts: Timeouts | None = None,
+        limits: Limits | None = None,
         limiter: RateLimiter | None = None,
     ) -> None:
         self.sender = sender
@@ -188,7 +199,11 @@ class Transport:
         self._routes = routes
         self.retry = retry or RetryPolicy()
         self.timeouts = timeouts or Timeouts()
+        self._stream_timeouts = attrs.evolve(self.timeouts, total=None)
+        self.limits = limits or Limits()
+        """The largest answers read into memory (a larger one is a ProtocolError)."""
         self._switched: dict[str, Route] = {}  # alternatives in use after a 405
+        self._unreachable_since: float | None = None  # the outage under way, if any
 
     def base_url(self, host: Host) -> str | None:
         """The configured base URL of a host (``None`` when not configured)."""
@@ -218,7 +233,9 @@ class Transport:
             target = URL(base.rstrip("/") + route.render_path(parts.get("path")), encoded=True)
         return target.extend_query(params) if params else target
 
-    def _prepare(self, route: Route, parts: CallParts, credential: Credential) -> _Prepared:
+    def _prepare(
+        self, route: Route, parts: CallParts, credential: Credential, *, stream: bool = False
+    ) -> _Prepared:
         headers: dict[str, str] = {}
         params: list[tuple[str, str]] = []
         secrets: list[str] = []
@@ -270,9 +287,8 @@ class Transport:
             raise TypeError(f"route {route.name} takes no body fields")
 
         target = self._url(route, parts, params)
-        request = PreparedRequest(
-            route.method, str(target), headers, body, route.name, self.timeouts
-        )
+        timeouts = self._stream_timeouts if stream else self.timeouts
+        request = PreparedRequest(route.method, str(target), headers, body, route.name, timeouts)
         return _Prepared(request, route, target.raw_path, tuple(secrets))
 
     @staticmethod
@@ -312,14 +328,17 @@ class Transport:
         replayed = False
         reached = False  # whether any attempt may have reached the server
         while True:
-            prepared = self._prepare(route, parts, credential)
+            prepared = self._prepare(route, parts, credential, stream=stack is not None)
             started = time.monotonic()
             got = await self._send_once(prepared, keep_open=stack)
             reached = reached or got.failure is None or got.failure.failure is Failure.LOST
+            self._note_reachability(got)
             if got.status is not None:
                 self._answered(prepared, got.status, started, budget.retries + 1)
-                if got.status < 300:
+                if got.status < 300 and got.too_large is None:
                     return got
+                if got.status < 300:
+                    raise self._give_up(got, budget.retries + 1)
             switch = (
                 alternative is not None
                 and first is None
@@ -333,7 +352,9 @@ class Transport:
                 has_alternative=switch,
             )
             if action is Action.RETRY:
-                wait = budget.next_wait(self._retry_after(got))
+                # A failure to connect costs the server nothing: only time bounds those.
+                not_sent = got.failure is not None and got.failure.failure is Failure.NOT_SENT
+                wait = budget.next_wait(self._retry_after(got), count=not not_sent)
                 if wait is not None:
                     self._log_retry(got, wait, budget.retries + 1)
                     await asyncio.sleep(wait)
@@ -361,7 +382,7 @@ class Transport:
                 continue
             if first is not None and alternative is not None and got.status in alternative.on:
                 got = first  # the alternative knew no better: the first answer is the one to show
-            raise self._give_up(got, budget.retries + 1, reached=reached)
+            raise self._give_up(got, budget.retries + 1, reached=reached, kind=kind)
 
     async def _send_once(
         self, prepared: _Prepared, *, keep_open: contextlib.AsyncExitStack | None
@@ -371,19 +392,26 @@ class Transport:
             await self.limiter.acquire()  # every attempt, retries and status reads included
         attempt = contextlib.AsyncExitStack()
         failure: SendError | None = None
+        too_large: AnswerTooLarge | None = None
         try:
             reply = await attempt.enter_async_context(self.sender.send(prepared.request))
             status, headers = reply.status, reply.headers
-            # Error bodies are small; a streamed 2xx is read by its consumer.
-            raw = None if keep_open is not None and status < 300 else await reply.read()
+            # Answers are read with a cap; a streamed 2xx is read by its consumer, uncapped.
+            limit = self.limits.answer if status < 300 else self.limits.error_answer
+            raw = None if keep_open is not None and status < 300 else await reply.read(limit)
         except SendError as exc:
             failure = exc
+        except AnswerTooLarge as exc:
+            too_large = exc
         except BaseException:
             await attempt.aclose()
             raise
         if failure is not None:
             await attempt.aclose()
             return _Attempt(prepared, failure=failure)
+        if too_large is not None:
+            await attempt.aclose()
+            return _Attempt(prepared, status, headers, too_large=too_large.limit)
         if raw is None:
             assert keep_open is not None
             keep_open.push_async_exit(attempt)
@@ -431,18 +459,55 @@ class Transport:
         assert got.failure is not None
         return _redact(got.failure.detail, got.prepared.secrets)
 
+    def _note_reachability(self, got: _Attempt) -> None:
+        """One WARNING when the server stops answering, one INFO when it answers again."""
+        not_sent = got.failure is not None and got.failure.failure is Failure.NOT_SENT
+        if not_sent and self._unreachable_since is None:
+            self._unreachable_since = time.monotonic()
+            logger.warning(
+                "the %s host is unreachable (%s); retrying for up to %.0fs per request",
+                got.prepared.route.host.value,
+                self._detail(got),
+                self.retry.max_time,
+            )
+        elif got.status is not None and self._unreachable_since is not None:
+            down = time.monotonic() - self._unreachable_since
+            self._unreachable_since = None
+            logger.info(
+                "the %s host answers again after %.1fs", got.prepared.route.host.value, down
+            )
+
     def _give_up(
-        self, got: _Attempt, attempts: int, *, reached: bool = True
+        self,
+        got: _Attempt,
+        attempts: int,
+        *,
+        reached: bool = True,
+        kind: RequestKind | None = None,
     ) -> errors.PrivicoreError:
         prepared = got.prepared
         route = prepared.route
+        if got.too_large is not None:
+            return errors.ProtocolError(
+                f"{route.method} {prepared.path}: the HTTP {got.status} answer is larger than "
+                f"{got.too_large} bytes (see Limits)"
+            )
         if got.failure is not None:
             detail = self._detail(got)
             if got.failure.failure is Failure.INVALID:
                 message = f"{route.method} {route.path}: invalid URL"
                 return errors.TransportError(message, may_have_arrived=False)
-            logger.warning(
-                "%s %s failed after %d attempt(s): %s", route.method, route.path, attempts, detail
+            # The tracker reads a status again anyway, and an outage was announced once.
+            quiet = kind is RequestKind.STATUS_READ or self._unreachable_since is not None
+            logger.log(
+                logging.DEBUG
+                if kind is RequestKind.STATUS_READ
+                else (logging.INFO if quiet else logging.WARNING),
+                "%s %s failed after %d attempt(s): %s",
+                route.method,
+                route.path,
+                attempts,
+                detail,
             )
             message = f"{route.method} {prepared.path}: {detail}"
             return errors.TransportError(message, may_have_arrived=reached)

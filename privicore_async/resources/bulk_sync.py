@@ -28,7 +28,14 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Literal, Protocol
 
 from ..commands import CommandHandle, CommandService
-from ..errors import CommandRejected, CommandTimeout, PrivicoreError
+from ..errors import (
+    APIError,
+    CommandRejected,
+    CommandTimeout,
+    InvalidArgumentError,
+    PrivicoreError,
+    TransportError,
+)
 from ..journal.entries import EntryState, JournalEntry, Outcome
 from ..results import DeviceSyncOutcome, SyncOutcome, SyncProgress, SyncReport, SyncSource
 
@@ -89,8 +96,18 @@ def _outcome_line(identifier: str, handle: CommandHandle, source: SyncSource) ->
     if isinstance(error, CommandTimeout):
         timed_out = SyncOutcome.TIMED_OUT
         return DeviceSyncOutcome(identifier, timed_out, command_id, None, error, source)
-    failed = SyncOutcome.FAILED
-    return DeviceSyncOutcome(identifier, failed, command_id, str(error), error, source)
+    # It was accepted, then its status could not be read: it may well have run.
+    doubt = SyncOutcome.IN_DOUBT
+    return DeviceSyncOutcome(identifier, doubt, command_id, str(error), error, source)
+
+
+def _refused_line(identifier: str, error: PrivicoreError, source: SyncSource) -> DeviceSyncOutcome:
+    """The line of a sync whose request raised: FAILED only when it cannot have run."""
+    not_run = isinstance(error, APIError | InvalidArgumentError) or (
+        isinstance(error, TransportError) and not error.may_have_arrived
+    )
+    outcome = SyncOutcome.FAILED if not_run else SyncOutcome.IN_DOUBT
+    return DeviceSyncOutcome(identifier, outcome, None, str(error), error, source)
 
 
 class BulkSync:
@@ -193,10 +210,7 @@ class BulkSync:
                     self._accepted(identifier, handle)
             except PrivicoreError as exc:
                 self._slots.release()
-                failed = SyncOutcome.FAILED
-                self._record(
-                    index, DeviceSyncOutcome(identifier, failed, None, str(exc), exc, source)
-                )
+                self._record(index, _refused_line(identifier, exc, source))
                 continue
             except BaseException:
                 self._slots.release()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..arguments import require_callable, require_int, require_seconds
 from ..commands import CommandHandle
 from ..errors import InvalidArgumentError
 from ..models import StorageDevice, structure
@@ -90,11 +91,22 @@ class Storage(Resource):
         ``SyncOutcome.IN_DOUBT`` (``in_doubt="report"``). ``report.sources()`` counts them.
         Cancelling the call stops submitting; already tracked commands keep their handles.
         """
-        if concurrency < 1:
-            raise InvalidArgumentError("concurrency", "must be at least 1")
+        if isinstance(device_identifiers, str | bytes) or not isinstance(
+            device_identifiers, Iterable
+        ):
+            # A string is iterable too: "dev-123" would sync seven "devices" d, e, v, ...
+            raise InvalidArgumentError(
+                "device_identifiers", "must be a collection of identifiers, not a single value"
+            )
+        # Each identifier is checked as its request is built: a bad one is that device's
+        # FAILED line (nothing sent for it), not the end of the run.
+        identifiers = list(device_identifiers)
+        require_int("concurrency", concurrency, minimum=1)
+        require_seconds("timeout", timeout)
+        require_callable("on_progress", on_progress)
+        require_callable("on_accepted", on_accepted)
         if in_doubt not in ("resubmit", "report"):
             raise InvalidArgumentError("in_doubt", 'must be "resubmit" or "report"')
-        identifiers = list(device_identifiers)
         if run_id is not None:
             require_text("run_id", run_id)
             if self._client.command_service.recorder is None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from ..arguments import require_seconds
 from ..commands import CommandHandle
+from ..errors import InvalidArgumentError, ProtocolError
 from ..journal.entries import EntryState, JournalEntry
 from ..results import Recovery
+from ..wire.http import checked_id
 from ._base import Resource, require_text
 
 __all__ = ["Commands"]
@@ -31,6 +34,13 @@ class Commands(Resource):
         ``key`` is its journal entry, where the outcome is written when it settles.
         """
         require_text("command_id", command_id, field="commandId")
+        try:
+            checked_id(command_id, "command_id")
+        except ProtocolError:
+            raise InvalidArgumentError(
+                "command_id", "is not a command id (1-256 printable characters, no spaces)"
+            ) from None
+        require_seconds("timeout", timeout)
         return self._client.command_service.resume(command_id, kind=kind, timeout=timeout, key=key)
 
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,8 +20,10 @@ from .status import StatusReading, status_from_word
 
 __all__ = [
     "AUTHORIZATION_HEADER",
+    "MAX_ID_LENGTH",
     "COMMAND_ID_HEADER",
     "REQUEST_ID_HEADER",
+    "checked_id",
     "decode_body",
     "extract_command_id",
     "extract_request_id",
@@ -49,6 +52,29 @@ def decode_body(raw: bytes, content_type: str | None = None) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+    except RecursionError:
+        pass  # raised below, outside the handler: a deep stack is no context to keep
+    raise ProtocolError("the answer is JSON nested too deeply to read")
+
+
+MAX_ID_LENGTH = 256
+_ASCII_ID = re.compile(r"[!-~]{1,256}")  # the usual case, checked in one step
+
+
+def checked_id(value: str, what: str) -> str:
+    """``value`` if it can be an id: 1-256 printable characters, no whitespace or control
+    character, no U+FFFD (what invalid UTF-8 decodes to). Otherwise a ProtocolError that
+    does not quote the value (it may be a page, a megabyte, or forged log lines)."""
+    if _ASCII_ID.fullmatch(value) or (
+        0 < len(value) <= MAX_ID_LENGTH
+        and "\ufffd" not in value
+        and all(ch.isprintable() and not ch.isspace() for ch in value)
+    ):
+        return value
+    raise ProtocolError(
+        f"{what}: not an id ({len(value)} characters; an id is 1 to {MAX_ID_LENGTH} printable "
+        "characters with no whitespace)"
+    )
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -72,29 +98,31 @@ def extract_command_id(body: Any, headers: Mapping[str, str]) -> str | None:
     Body shapes: a JSON string, unquoted text, a one-element array, ``{"commandId": ...}``;
     then the ``x-dpt-cab-id`` header in any case. A body of another shape is a ProtocolError.
     """
+    found: str | None = None
     if isinstance(body, str):
-        text = body.strip().strip('"').strip()
-        if text:
-            return text
+        found = body.strip().strip('"').strip() or None
     elif isinstance(body, list):
         if len(body) == 1 and isinstance(body[0], str) and body[0].strip():
-            return body[0].strip()
-        if body:
+            found = body[0].strip()
+        elif body:
             raise ProtocolError(f"command id: expected a one-element array, got {body!r:.80}")
     elif isinstance(body, dict):
         value = body.get("commandId")
         if isinstance(value, str) and value.strip():
-            return value.strip()
-        if body and not _header(headers, COMMAND_ID_HEADER):
+            found = value.strip()
+        elif body and not _header(headers, COMMAND_ID_HEADER):
             raise ProtocolError(f"command id: no commandId in {body!r:.80}")
     elif body is not None:
         raise ProtocolError(f"command id: unexpected body {body!r:.80}")
-    return _header(headers, COMMAND_ID_HEADER)
+    if found is None:
+        found = _header(headers, COMMAND_ID_HEADER)
+    return None if found is None else checked_id(found, "command id")
 
 
 def extract_request_id(headers: Mapping[str, str]) -> str | None:
     """The ``x-dpt-cab-request-id`` header (the WebSocket correlator of data requests)."""
-    return _header(headers, REQUEST_ID_HEADER)
+    found = _header(headers, REQUEST_ID_HEADER)
+    return None if found is None else checked_id(found, "request id")
 
 
 def parse_command_status(body: Any) -> StatusReading:
@@ -181,10 +209,14 @@ def parse_validation_errors(body: Any) -> dict[str, list[str]]:
 def parse_token(body: Any, *, endpoint: str) -> AuthToken:
     """An :class:`AuthToken` from ``{authorizationToken, expiresAt}`` (or a bare token string)."""
     if isinstance(body, str) and body.strip():
-        return AuthToken(body.strip())
-    token = structure(body, AuthToken, endpoint=endpoint)
-    if not token.authorization_token.strip():
-        raise ProtocolError(f"{endpoint}: blank authorizationToken")
+        token = AuthToken(body.strip())
+    else:
+        token = structure(body, AuthToken, endpoint=endpoint)
+    value = token.authorization_token
+    # It goes into a header verbatim: whitespace or a control character would break (or
+    # forge) the request. The message never shows the value.
+    if not value.strip() or any(ch.isspace() or not ch.isprintable() for ch in value):
+        raise ProtocolError(f"{endpoint}: the authorizationToken is blank or not a token")
     return token
 
 

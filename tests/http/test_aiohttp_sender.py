@@ -65,11 +65,11 @@ async def test_default_timeouts_are_passed_per_request() -> None:
     with mock_http() as m:
         m.get(API + "/health", payload={"status": "ok"})
         async with client() as c:
-            assert c.transport.timeouts == Timeouts(connect=10.0, read=60.0, total=None)
+            assert c.transport.timeouts == Timeouts(connect=10.0, read=60.0, total=120.0)
             await c.utility.health()
     (call,) = calls(m, "GET", "/health")
     assert call.kwargs["timeout"] == aiohttp.ClientTimeout(
-        total=None, sock_connect=10.0, sock_read=60.0
+        total=120.0, sock_connect=10.0, sock_read=60.0
     )
 
 

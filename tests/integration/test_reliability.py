@@ -231,14 +231,19 @@ async def test_connection_refused_is_retried_then_a_transport_error(
     async with Sandbox(latency=LATENCY) as sb:
         url = sb.api_url
     # Nothing listens there any more. A refused connect never reached a server, so even a
-    # command POST is attempted again, up to max_attempts.
-    retry = RetryPolicy(max_attempts=3, initial_backoff=0.01, max_backoff=0.02)
+    # command POST is attempted again: an outage is waited out for max_time (the attempts
+    # that never connect do not use up max_attempts).
+    retry = RetryPolicy(max_attempts=3, initial_backoff=0.05, max_backoff=0.1, max_time=0.5)
     async with PrivicoreClient(url, token="T-anything", retry=retry, session=session) as client:
+        started = time.monotonic()
         with pytest.raises(errors.TransportError) as caught:
             await client.storage.sync_device("dev-1")
+        elapsed = time.monotonic() - started
     assert "T-anything" not in str(caught.value)
+    assert caught.value.may_have_arrived is False
     attempts = log.to("/storage/sync-device", "POST")
-    assert len(attempts) == 3
+    assert len(attempts) > 3
+    assert elapsed < 1.5
     assert all(a.status is None for a in attempts)
 
 

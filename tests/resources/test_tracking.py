@@ -18,7 +18,7 @@ from tests.wire_mock import API, all_calls, mock_http, url
         ("../x", "/request-status/..%2Fx"),
         ("..", "/request-status/%2E%2E"),
         ("a/b?c#d", "/request-status/a%2Fb%3Fc%23d"),
-        ("caf\u00e9 1", "/request-status/caf%C3%A9%201"),
+        ("caf\u00e9\u00b71", "/request-status/caf%C3%A9%C2%B71"),
     ],
 )
 async def test_resume_polls_one_quoted_segment(command_id: str, path: str) -> None:
@@ -45,3 +45,14 @@ async def test_status_429_with_long_retry_after_does_not_outlast_the_deadline() 
             handle = c.commands.resume("cmd-1")
             with pytest.raises(errors.CommandTimeout):
                 await asyncio.wait_for(handle.wait(), 1.0)
+
+
+@pytest.mark.parametrize("command_id", ["caf\u00e9 1", "a\r\nb", "x" * 257, "\ufffd", "<html>\n<body>"])
+async def test_resume_refuses_what_cannot_be_a_command_id(command_id: str) -> None:
+    with mock_http() as m:
+        async with make_client() as c:
+            with pytest.raises(errors.InvalidArgumentError) as info:
+                c.commands.resume(command_id)
+            assert c.commands.tracked == 0
+    assert info.value.argument == "command_id"
+    assert all_calls(m) == []
