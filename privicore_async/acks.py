@@ -118,6 +118,9 @@ class AckChannel:
         self._closed = False
         self.joins = 0
         """Successful joins so far (the first one, then one per reconnect or re-join)."""
+        self.dropped_frames = 0
+        """Frames that were not JSON (or too deeply nested to read), dropped; the channel
+        stays up."""
         tokens.on_change(self.token_changed)
 
     def __repr__(self) -> str:
@@ -297,7 +300,11 @@ class AckChannel:
     # -- messages ------------------------------------------------------------------------------
 
     def _dispatch(self, text: str) -> None:
-        message = read_message(load_frame(text))
+        payload = load_frame(text)
+        if payload is None:  # not JSON (or nested past reading), binary: not a frame of ours
+            self.dropped_frames += 1
+            return
+        message = read_message(payload)
         if isinstance(message, Ack):
             self._sink.deliver(message.command_id, message.status, message.body)
         elif isinstance(message, RequestMessage):

@@ -115,9 +115,11 @@ class _Socket:
             message = await self._ws.receive()
             if message.type is aiohttp.WSMsgType.TEXT:
                 return str(message.data)
-            if message.type in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.PING):
-                continue  # not part of the protocol; aiohttp answers pings itself
-            return None  # closing, closed or failed
+            if message.type is aiohttp.WSMsgType.BINARY:
+                return ""  # not part of the protocol: an empty frame, which is dropped
+            if message.type in (aiohttp.WSMsgType.PING, aiohttp.WSMsgType.PONG):
+                continue  # aiohttp answers pings itself
+            return None  # closing, closed, failed, or a frame over the size limit
 
     async def close(self) -> None:
         await self._ws.close()
@@ -171,6 +173,8 @@ class AiohttpSender:
         problem: BaseException | None = None
         body: dict[str, Any] = {} if request.body is None else {"data": request.body}
         try:
+            # aiohttp checks what goes into the request line and headers (a CR or LF in a
+            # header value, say) with a ValueError: the request cannot be sent at all.
             response = await session.request(
                 request.method,
                 URL(request.url, encoded=True),  # encoded: the transport quoted the path
@@ -181,18 +185,25 @@ class AiohttpSender:
             )
         except _FAILURES as exc:
             problem = _failure(exc, session)
+        except ValueError:
+            problem = SendError(Failure.INVALID, "the request cannot be sent (invalid header)")
         if problem is not None:
             raise problem
         async with response:
             yield _Reply(response, session)
 
     @contextlib.asynccontextmanager
-    async def connect(self, url: str, *, heartbeat: float) -> AsyncIterator[_Socket]:
-        """Open a WebSocket (sharing the session's connections); closed at exit."""
+    async def connect(
+        self, url: str, *, heartbeat: float, max_frame: int = 1024 * 1024
+    ) -> AsyncIterator[_Socket]:
+        """Open a WebSocket (sharing the session's connections); closed at exit.
+
+        A frame larger than ``max_frame`` bytes ends the connection (it is not read whole).
+        """
         session = self._open_session()
         problem: BaseException | None = None
         try:
-            ws = await session.ws_connect(url, heartbeat=heartbeat)
+            ws = await session.ws_connect(url, heartbeat=heartbeat, max_msg_size=max_frame)
         except _FAILURES as exc:
             problem = _failure(exc, session)
         if problem is not None:
