@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 LISTENING = "privicore sandbox listening on"
+ADMIN_TOKEN = "privicore sandbox admin token"
 WS_LISTENING = "privicore sandbox websocket on"
 UPSTREAM_LISTENING = "privicore sandbox upstream on"
 DOWNSTREAM_LISTENING = "privicore sandbox downstream on"
@@ -41,6 +42,7 @@ class SandboxProcess:
     """``python -m privicore_async.sandbox --port 0 --print-ws-url`` as a child process.
 
     :meth:`start` waits for the ``listening on URL`` line and returns the URL, then for the
+    ``admin token TOKEN`` line (:attr:`admin_token`, for :class:`SandboxAdmin`) and the
     ``websocket on ws://...`` line (:attr:`ws_url`, the ack channel's port); :meth:`stop`
     sends SIGTERM, waits, and kills if needed. Use it as a context manager so the child is
     stopped on any error, including KeyboardInterrupt. With ``data_urls=True`` it also passes
@@ -76,6 +78,7 @@ class SandboxProcess:
         self.startup_timeout = startup_timeout
         self.proc: subprocess.Popen[bytes] | None = None
         self.api_url: str | None = None
+        self.admin_token: str | None = None
         self.ws_url: str | None = None
         self.upstream_url: str | None = None
         self.downstream_url: str | None = None
@@ -101,6 +104,8 @@ class SandboxProcess:
                 raise RuntimeError(f"the sandbox exited early (status {self.proc.wait()})")
             if line.startswith(LISTENING):
                 self.api_url = line[len(LISTENING) :].strip()
+            elif line.startswith(ADMIN_TOKEN):
+                self.admin_token = line[len(ADMIN_TOKEN) :].strip()
             elif line.startswith(WS_LISTENING):
                 self.ws_url = line[len(WS_LISTENING) :].strip()
             elif line.startswith(UPSTREAM_LISTENING):
@@ -110,7 +115,8 @@ class SandboxProcess:
             data_ready = not self.data_urls or (
                 self.upstream_url is not None and self.downstream_url is not None
             )
-            if self.api_url is not None and self.ws_url is not None and data_ready:
+            urls_ready = self.api_url is not None and self.ws_url is not None
+            if urls_ready and self.admin_token is not None and data_ready:
                 return self.api_url
 
     def stop(self) -> int | None:
@@ -147,14 +153,27 @@ class SandboxProcess:
 
 
 class SandboxAdmin:
-    """The sandbox's ``/_sandbox/`` admin endpoints (not Privicore's API)."""
+    """The sandbox's ``/_sandbox/`` admin endpoints (not Privicore's API).
 
-    def __init__(self, session: aiohttp.ClientSession, api_url: str) -> None:
+    ``admin_token`` is the sandbox's (``SandboxProcess.admin_token``); every request carries it.
+    """
+
+    def __init__(
+        self, session: aiohttp.ClientSession, api_url: str, admin_token: str | None
+    ) -> None:
+        if not admin_token:
+            raise ValueError("the sandbox's admin token is needed (SandboxProcess.admin_token)")
         self._session = session
         self._base = api_url.rstrip("/") + "/_sandbox"
+        # Per request, not on the session: the session may also talk to other hosts.
+        self._headers = {"X-Sandbox-Token": admin_token}
+
+    def __repr__(self) -> str:
+        return f"SandboxAdmin({self._base!r})"  # never the token
 
     async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        async with self._session.request(method, self._base + path, **kwargs) as response:
+        request = self._session.request(method, self._base + path, headers=self._headers, **kwargs)
+        async with request as response:
             response.raise_for_status()
             return await response.json()
 

@@ -681,14 +681,16 @@ def judge(
 # -- main ---------------------------------------------------------------------------------------
 
 
-async def bench(api_url: str, ws_url: str, args: argparse.Namespace) -> dict[str, Any]:
+async def bench(
+    api_url: str, ws_url: str, admin_token: str | None, args: argparse.Namespace
+) -> dict[str, Any]:
     # Inside the loop SIGTERM cancels the run, so every session and client closes normally.
     main_task = asyncio.current_task()
     assert main_task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     username, password = f"bench-{uuid.uuid4().hex[:8]}", "bench-password-1"
     async with aiohttp.ClientSession() as admin_session:
-        admin = SandboxAdmin(admin_session, api_url)
+        admin = SandboxAdmin(admin_session, api_url, admin_token)
         await admin.set_latency(SETUP_LATENCY, 0.0)
         t0 = time.monotonic()
         devices = await setup_devices(api_url, username, password, args.commands)
@@ -869,7 +871,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"sandbox: pid {sandbox.proc.pid if sandbox.proc else '?'} at {sandbox.api_url}, "
                 f"ack channel {sandbox.ws_url}"
             )
-            result = asyncio.run(bench(sandbox.api_url, sandbox.ws_url, args))
+            result = asyncio.run(bench(sandbox.api_url, sandbox.ws_url, sandbox.admin_token, args))
     except (KeyboardInterrupt, asyncio.CancelledError, SystemExit):
         print("interrupted; the sandbox process was stopped", file=sys.stderr)
         return 130

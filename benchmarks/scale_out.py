@@ -209,7 +209,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         api_url = sandbox.api_url
         assert api_url is not None
         async with redis_server() as redis_url, aiohttp.ClientSession() as session:
-            admin = SandboxAdmin(session, api_url)
+            admin = SandboxAdmin(session, api_url, sandbox.admin_token)
             username, devices = await setup_fleet(api_url, args.commands)
             await admin.set_latency(LATENCY, 0.02)
             print(f"journals: {args.commands} syncs, latency {LATENCY} s, {args.rounds} rounds")

@@ -5,12 +5,15 @@
     async with Sandbox(latency=0.05) as sb:
         ...  # point a client at sb.api_url
 
-``python -m privicore_async.sandbox --port 9009`` runs it as its own process.
+``python -m privicore_async.sandbox --port 9009`` runs it as its own process. It listens on
+loopback only unless allowed otherwise (then it warns with :class:`SandboxExposedWarning`), and
+its ``/_sandbox/`` admin endpoints need ``Sandbox.admin_token``.
 """
 
+from .access import SandboxExposedWarning
 from .faults import Faults
 from .process import main, serve
 from .server import Sandbox
 from .ws import WsFaults
 
-__all__ = ["Faults", "Sandbox", "WsFaults", "main", "serve"]
+__all__ = ["Faults", "Sandbox", "SandboxExposedWarning", "WsFaults", "main", "serve"]

@@ -2,10 +2,13 @@
 
 Benchmarks run it apart from the client so the server's work does not share the client's
 core. It prints one ``privicore sandbox listening on URL`` line (flushed, for a parent process
-to read), with ``--print-ws-url`` then one ``privicore sandbox websocket on ws://HOST:PORT`` line
-(the ack channel, on its own port), with ``--print-data-urls`` then ``privicore sandbox upstream
-on http://...`` and ``privicore sandbox downstream on http://...`` (the data hosts), and serves
-until SIGINT or SIGTERM.
+to read), then ``privicore sandbox admin token TOKEN`` (what the ``/_sandbox/`` admin endpoints
+require; random unless ``--admin-token`` or ``$PRIVICORE_SANDBOX_ADMIN_TOKEN`` fixes it; the
+only place the token is ever printed), with ``--print-ws-url`` then one ``privicore sandbox
+websocket on ws://HOST:PORT`` line (the ack channel, on its own port), with
+``--print-data-urls`` then ``privicore sandbox upstream on http://...`` and ``privicore sandbox
+downstream on http://...`` (the data hosts), and serves until SIGINT or SIGTERM. It listens on
+loopback only, unless ``--allow-remote`` (then it warns).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -22,12 +26,14 @@ from .config import ID_SHAPES, REAUTHORIZE_MODES, STATUS_METHODS, STATUS_SHAPES
 from .faults import Faults
 from .server import Sandbox
 
-__all__ = ["main", "parser", "serve"]
+__all__ = ["ADMIN_TOKEN_ENV", "main", "parser", "serve"]
 
 LISTENING = "privicore sandbox listening on"
+ADMIN_TOKEN = "privicore sandbox admin token"
 WS_LISTENING = "privicore sandbox websocket on"
 UPSTREAM_LISTENING = "privicore sandbox upstream on"
 DOWNSTREAM_LISTENING = "privicore sandbox downstream on"
+ADMIN_TOKEN_ENV = "PRIVICORE_SANDBOX_ADMIN_TOKEN"
 
 
 async def serve(host: str = "127.0.0.1", port: int = 9009, **sandbox_kwargs: Any) -> None:
@@ -49,6 +55,8 @@ async def _run_until_signalled(
     try:
         async with sandbox:
             print(f"{LISTENING} {sandbox.api_url}", flush=True)
+            # For the operator or parent process; the one place the token is ever printed.
+            print(f"{ADMIN_TOKEN} {sandbox.admin_token}", flush=True)
             if print_ws_url:
                 print(f"{WS_LISTENING} {sandbox.ws_url}", flush=True)
             if print_data_urls:
@@ -66,7 +74,19 @@ def parser(prog: str = "python -m privicore_async.sandbox") -> argparse.Argument
         prog=prog,
         description="Run the Privicore sandbox (an in-memory Privicore server) on loopback.",
     )
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1", help="a loopback address unless --allow-remote")
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a --host other hosts can reach (the sandbox has no real security)",
+    )
+    p.add_argument(
+        "--admin-token",
+        default=None,
+        metavar="TOKEN",
+        help=f"the token the /_sandbox/ admin endpoints require (default: ${ADMIN_TOKEN_ENV}, "
+        "else random; printed at start either way)",
+    )
     p.add_argument("--port", type=int, default=9009, help="0 picks a free port")
     p.add_argument("--latency", type=float, default=0.2, help="seconds until a command settles")
     p.add_argument("--jitter", type=float, default=0.0, help="extra random settle delay bound")
@@ -126,11 +146,17 @@ def main(
         parser(prog).error("--burst needs --rate-limit")
     burst = 1 if args.burst is None else args.burst
     rate_limit = None if args.rate_limit is None else (args.rate_limit, burst)
+    # Read here, not as the option's default, so --help never shows a token. Empty means unset.
+    admin_token = args.admin_token
+    if admin_token is None:
+        admin_token = os.environ.get(ADMIN_TOKEN_ENV) or None
     try:
         # Built before the loop starts, so a bad option is a usage error, not a traceback.
         sandbox = Sandbox(
             host=args.host,
             port=args.port,
+            allow_remote=args.allow_remote,
+            admin_token=admin_token,
             latency=args.latency,
             jitter=args.jitter,
             seed=args.seed,

@@ -3,7 +3,8 @@
 Every Privicore endpoint is registered from :data:`~privicore_async.routes.ROUTES` by route
 name, so the sandbox and the client agree on paths by construction. Routes on the upstream and
 downstream hosts are not served here (they live on other hosts). A few ``/_sandbox/`` admin
-endpoints let a benchmark steer a sandbox that runs in another process.
+endpoints let a benchmark steer a sandbox that runs in another process; they answer only
+requests that carry :attr:`Sandbox.admin_token` (see :mod:`.access`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,14 @@ from typing import Any
 from aiohttp import web
 
 from ..routes import ROUTES, Host, Route
+from .access import (
+    admin_guard_middleware,
+    check_admin_token,
+    check_host,
+    is_loopback,
+    new_admin_token,
+    warn_exposed,
+)
 from .answers import id_shapes, json_answer, not_found, status_shapes, validation_failed
 from .call import Context, endpoint
 from .config import STATUS_METHODS, IdShape, ReauthorizeMode, Settings, StatusShape
@@ -64,6 +73,12 @@ class Sandbox:
     ``Retry-After`` (see :mod:`.rate_limit`) and counted in ``stats.rate_limited``. ``None`` (the
     default): no limit.
 
+    ``host`` must be a loopback address (127.0.0.0/8, ``::1``, ``localhost``), else
+    ``ValueError``, unless ``allow_remote=True``: then :meth:`start` warns
+    (:class:`~.access.SandboxExposedWarning`) that the sandbox is reachable from other hosts.
+    The ``/_sandbox/`` admin endpoints need :attr:`admin_token` (random unless ``admin_token``
+    is given) in an ``X-Sandbox-Token`` or ``Authorization: Bearer`` header, else 401.
+
     Use ``async with Sandbox() as sb:`` or :meth:`start` / :meth:`close`.
     """
 
@@ -88,7 +103,13 @@ class Sandbox:
         seed: int = 0,
         host: str = "127.0.0.1",
         port: int = 0,
+        allow_remote: bool = False,
+        admin_token: str | None = None,
     ) -> None:
+        check_host(host, allow_remote=allow_remote)
+        # Kept private, with no __repr__ that could show it: the token is a secret.
+        self._admin_token = new_admin_token() if admin_token is None else admin_token
+        check_admin_token(self._admin_token)
         self.settings = Settings(
             id_shape=id_shape,
             status_shape=status_shape,
@@ -146,6 +167,8 @@ class Sandbox:
             raise RuntimeError("this Sandbox was closed; create a new one")
         if self._runner is not None:
             return
+        if not is_loopback(self.host):  # allowed at construction, or it would have raised
+            warn_exposed(self.host)
         runner = web.AppRunner(
             self._build_app(),
             access_log=None,  # no per-request logging: the sandbox must not be the bottleneck
@@ -191,6 +214,11 @@ class Sandbox:
         await self.close()
 
     # -- what clients connect to -----------------------------------------------------------
+
+    @property
+    def admin_token(self) -> str:
+        """The token every ``/_sandbox/`` admin request carries (``X-Sandbox-Token`` header)."""
+        return self._admin_token
 
     @property
     def api_url(self) -> str:
@@ -326,9 +354,11 @@ class Sandbox:
     def _build_app(self) -> web.Application:
         middlewares = [fault_middleware(self._injector, self.stats)]
         if self.rate_limit is not None:
-            # Outermost: the gateway refuses before anything is counted or faulted.
+            # Before the faults: the gateway refuses before anything is counted or faulted.
             bucket = TokenBucket(self.rate_limit)
             middlewares.insert(0, rate_limit_middleware(bucket, self.stats))
+        # Outermost of all: a refused admin request touches no bucket, counter or fault.
+        middlewares.insert(0, admin_guard_middleware(ADMIN_PREFIX, self._admin_token))
         app = web.Application(middlewares=middlewares)
         for route in ROUTES.values():
             if route.host is not Host.API:

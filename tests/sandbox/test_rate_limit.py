@@ -115,7 +115,8 @@ async def test_every_api_request_takes_a_token_but_the_admin_endpoints_do_not() 
         async with api.http.get(api.sb.api_url + "/no/such/path") as unknown:
             assert unknown.status == 429  # the gateway answers before routing
         assert (await api.call("profile.authenticate", {"username": "x"})).status == 429
-        async with api.http.get(api.sb.api_url + "/_sandbox/stats") as stats:
+        admin = {"X-Sandbox-Token": api.sb.admin_token}
+        async with api.http.get(api.sb.api_url + "/_sandbox/stats", headers=admin) as stats:
             assert stats.status == 200
             assert (await stats.json())["rate_limited"] == 2
 
@@ -172,13 +173,17 @@ async def test_the_sandbox_process_limits_its_api() -> None:
         match = re.fullmatch(r"privicore sandbox listening on (http://127\.0\.0\.1:\d+)\n", line)
         assert match, line
         url = match.group(1)
+        token_line = (await asyncio.wait_for(proc.stdout.readline(), 15)).decode()
+        admin = {
+            "X-Sandbox-Token": token_line.removeprefix("privicore sandbox admin token ").strip()
+        }
         async with aiohttp.ClientSession() as http:
             async with http.get(url + "/health") as served:
                 assert served.status == 200
             async with http.get(url + "/health") as refused:
                 assert (refused.status, await refused.json()) == (429, TOO_MANY)
                 assert 0 < float(refused.headers["Retry-After"]) <= 2
-            async with http.get(url + "/_sandbox/stats") as stats:
+            async with http.get(url + "/_sandbox/stats", headers=admin) as stats:
                 assert (await stats.json())["rate_limited"] == 1
         proc.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(proc.communicate(), 15)

@@ -684,6 +684,7 @@ async def test_stats_count_requests_per_route_and_commands(api: Api, token: str)
 
 async def test_admin_endpoints(api: Api, token: str) -> None:
     base = api.sb.api_url + "/_sandbox"
+    api.http.headers["X-Sandbox-Token"] = api.sb.admin_token  # every admin request below
     device = await api.storage_device(token)
     async with api.http.get(base + "/stats") as resp:
         stats = await resp.json()
@@ -783,7 +784,10 @@ async def test_process_mode_serves_until_signalled(signum: signal.Signals) -> No
         line = (await asyncio.wait_for(proc.stdout.readline(), 15)).decode()
         match = re.fullmatch(r"privicore sandbox listening on (http://127\.0\.0\.1:\d+)\n", line)
         assert match, line
-        async with aiohttp.ClientSession() as http:
+        token_line = (await asyncio.wait_for(proc.stdout.readline(), 15)).decode()
+        token = re.fullmatch(r"privicore sandbox admin token (\S+)\n", token_line)
+        assert token, token_line
+        async with aiohttp.ClientSession(headers={"X-Sandbox-Token": token.group(1)}) as http:
             async with http.get(match.group(1) + "/health") as resp:
                 assert (resp.status, await resp.json()) == (200, {"status": "ok"})
             async with http.get(match.group(1) + "/_sandbox/stats") as resp:
