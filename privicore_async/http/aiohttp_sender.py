@@ -36,6 +36,12 @@ def _failure(exc: BaseException, session: aiohttp.ClientSession) -> BaseExceptio
         return _closed() if session.closed else exc
     if isinstance(exc, aiohttp.InvalidURL):
         return SendError(Failure.INVALID, "invalid URL")
+    if isinstance(exc, aiohttp.ClientResponseError) and not isinstance(
+        exc, aiohttp.WSServerHandshakeError
+    ):
+        # aiohttp's parser refused the answer; its message quotes the server's bytes, which
+        # may be forged log lines: not repeated here.
+        return SendError(Failure.GARBLED, "the answer is not valid HTTP")
     failure = Failure.NOT_SENT if isinstance(exc, _NOT_SENT) else Failure.LOST
     return SendError(failure, f"{type(exc).__name__}: {exc}".rstrip(": "))
 

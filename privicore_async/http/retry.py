@@ -9,6 +9,7 @@ outcome                     READ     WRITE    STREAM   STATUS_READ  RENEWAL  SOC
 ==========================  =======  =======  =======  ===========  =======  ============
 not sent (connect failed)   retry    retry    retry    later        reauth   retry
 lost (may have arrived)     retry    give up  give up  later        reauth   retry
+garbled (not valid HTTP)    retry    give up  give up  later        reauth   retry
 invalid request             give up  give up  give up  give up      give up  give up
 401                         reauth   reauth   reauth   reauth       reauth   reauth/retry
 status with an alternative  switch   switch   switch   switch       reauth   retry

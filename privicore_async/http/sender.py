@@ -83,6 +83,9 @@ class Failure(enum.Enum):
     """Reset, disconnect, read timeout, a body cut short: it may have reached the server."""
     INVALID = "invalid"
     """The request cannot be sent at all (an invalid URL, say)."""
+    GARBLED = "garbled"
+    """Something came back that is not valid HTTP (a header too long, a stray CR or NUL):
+    the request reached the server, its answer cannot be read."""
 
 
 class AnswerTooLarge(Exception):

@@ -73,6 +73,7 @@ Credential = str | tuple[str, str] | None
 """A token (token, raw-basic and query-auth kinds) or ``(client_id, client_secret)``."""
 
 _EMPTY_JSON = b"{}"  # the command-status body, sent thousands of times a second
+_MAY_HAVE_ARRIVED = (Failure.LOST, Failure.GARBLED)
 
 
 class CallParts(TypedDict, total=False):
@@ -331,7 +332,7 @@ class Transport:
             prepared = self._prepare(route, parts, credential, stream=stack is not None)
             started = time.monotonic()
             got = await self._send_once(prepared, keep_open=stack)
-            reached = reached or got.failure is None or got.failure.failure is Failure.LOST
+            reached = reached or got.failure is None or got.failure.failure in _MAY_HAVE_ARRIVED
             self._note_reachability(got)
             if got.status is not None:
                 self._answered(prepared, got.status, started, budget.retries + 1)
@@ -497,6 +498,9 @@ class Transport:
             if got.failure.failure is Failure.INVALID:
                 message = f"{route.method} {route.path}: invalid URL"
                 return errors.TransportError(message, may_have_arrived=False)
+            if got.failure.failure is Failure.GARBLED:
+                # The server answered, just not in HTTP: a protocol violation, not an outage.
+                return errors.ProtocolError(f"{route.method} {prepared.path}: {detail}")
             # The tracker reads a status again anyway, and an outage was announced once.
             quiet = kind is RequestKind.STATUS_READ or self._unreachable_since is not None
             logger.log(

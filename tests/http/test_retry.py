@@ -43,6 +43,7 @@ KINDS = (READ, WRITE, STREAM, STATUS, RENEWAL, SOCKET)
 TABLE: list[tuple[str, Outcome, tuple[Action, ...]]] = [
     ("not sent", Outcome(failure=Failure.NOT_SENT), (R, R, R, L, A, R)),
     ("lost", Outcome(failure=Failure.LOST), (R, G, G, L, A, R)),
+    ("garbled", Outcome(failure=Failure.GARBLED), (R, G, G, L, A, R)),
     ("invalid", Outcome(failure=Failure.INVALID), (G, G, G, G, G, G)),
     ("401", Outcome(status=401), (A, A, A, A, A, A)),
     ("404", Outcome(status=404), (G, G, G, N, A, R)),
