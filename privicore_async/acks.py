@@ -210,6 +210,7 @@ class AckChannel:
         waits: Iterator[float] | None = None
         while not self._closed:
             outcome, rejoin, refused = Outcome(failure=Failure.LOST), False, None
+            joins = self.joins
             try:
                 rejoin = await self._connect_once()
             except asyncio.CancelledError:
@@ -232,6 +233,8 @@ class AckChannel:
             if rejoin:
                 waits = None  # a deliberate re-join (new token): no back-off
                 continue
+            if self.joins > joins:
+                waits = None  # it was joined: a drop after a good connection starts afresh
             action = decide(RequestKind.SOCKET, outcome, can_reauth=refused is not None)
             if action is Action.GIVE_UP:
                 logger.warning("ack channel: %s cannot be opened; polling only", self.url)

@@ -157,10 +157,17 @@ class AiohttpSender:
         if self._closed:
             raise _closed()
         if self._session is None:
-            self._session = aiohttp.ClientSession(
+            session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._max_connections),
                 headers={"User-Agent": self._user_agent},
             )
+            # aiohttp resends a GET (and other idempotent methods) once by itself when the
+            # connection drops before the answer. Some Privicore commands are GETs, and every
+            # repeat is the retry table's call (http/retry.py), so the session must not.
+            # There is no public switch; an injected session keeps aiohttp's default.
+            if hasattr(session, "_retry_connection"):
+                session._retry_connection = False
+            self._session = session
         return self._session
 
     def _timeout(self, timeouts: Timeouts) -> aiohttp.ClientTimeout:

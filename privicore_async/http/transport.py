@@ -298,7 +298,8 @@ class Transport:
         if stream or (content is not None and not isinstance(content, bytes)):
             return RequestKind.STREAM  # a streamed body or answer cannot be had twice
         safe = parts.get("safe")
-        repeatable = route.method == "GET" if safe is None else safe
+        # A command is never repeatable, even one sent as a GET: it could start twice.
+        repeatable = (route.method == "GET" and not route.phase.tracked) if safe is None else safe
         return RequestKind.READ if repeatable else RequestKind.WRITE
 
     # -- the attempt loop ----------------------------------------------------------------------

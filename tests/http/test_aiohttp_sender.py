@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 
 from privicore_async import PollPolicy, PrivicoreClient, RetryPolicy, Timeouts, errors
-from privicore_async.http import AiohttpSender
+from privicore_async.http import AiohttpSender, PreparedRequest, SendError
 from tests.wire_mock import API, calls, count, mock_http
 
 TOKEN = "T-abc"
@@ -87,3 +87,18 @@ async def test_custom_timeouts_apply_to_an_injected_session_too() -> None:
         )
     finally:
         await session.close()
+
+
+async def test_the_owned_session_leaves_every_repeat_to_the_retry_table() -> None:
+    # aiohttp would resend a GET once by itself when a connection drops; some commands are GETs.
+    sender = AiohttpSender()
+    try:
+        async with sender.send(
+            PreparedRequest("GET", "http://127.0.0.1:1/", route="utility.health")
+        ):
+            pass
+    except SendError:
+        pass  # nothing listens there: only the session's settings matter
+    assert sender.session is not None
+    assert getattr(sender.session, "_retry_connection", False) is False
+    await sender.close()

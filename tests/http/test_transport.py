@@ -992,3 +992,16 @@ async def test_every_attempt_waits_for_a_permit_retries_included(fake_time: Fake
         ROUTES["utility.command_status"], path={"commandId": "c"}, kind=RequestKind.STATUS_READ
     )
     assert limit.permits == len(sender.requests) == 3
+
+
+async def test_a_command_sent_as_a_get_is_never_repeated(fake_time: FakeTime) -> None:
+    # oauth.request_authorization_code is a GET that starts a command: a lost answer may mean
+    # it started, so it is not a read to repeat.
+    sender = memory([SendError(Failure.LOST, "reset")] * 3)
+    route = ROUTES["oauth.request_authorization_code"]
+    assert route.method == "GET"
+    fields = [("client_id", "c"), ("nonce", "n"), ("scope[]", "all")]
+    with pytest.raises(errors.TransportError) as info:
+        await memory_transport(sender).request(route, credential=TOKEN, fields=fields)
+    assert len(sender.requests) == 1
+    assert info.value.may_have_arrived
