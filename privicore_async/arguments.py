@@ -28,6 +28,7 @@ __all__ = [
 # Control characters (and line/paragraph separators) have no place in an identifier: sent
 # percent-encoded they come back decoded in messages and logs, where they forge lines.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # not text: cannot be encoded to be sent
 
 
 def require_text(argument: str, value: object, *, field: str | None = None) -> str:
@@ -41,6 +42,8 @@ def require_text(argument: str, value: object, *, field: str | None = None) -> s
         raise InvalidArgumentError(argument, "must not be blank", field=field)
     if _CONTROL.search(value):
         raise InvalidArgumentError(argument, "must not contain control characters", field=field)
+    if _SURROGATE.search(value):
+        raise InvalidArgumentError(argument, "must be valid Unicode text", field=field)
     return value
 
 

@@ -104,7 +104,9 @@ class PrivicoreClient:
             token=token,
         )
         require_int("max_connections", max_connections, minimum=1)
-        require_seconds("token_refresh_margin", token_refresh_margin, allow_zero=True)
+        require_seconds(
+            "token_refresh_margin", token_refresh_margin, allow_none=False, allow_zero=True
+        )
         require_int("reauthorize_ttl", reauthorize_ttl, minimum=1)
         self.api_url = config.api_url
         self.ws_url = config.ws_url

@@ -122,8 +122,13 @@ def _redact(text: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
         if not secret:
             continue
-        for form in {secret, quote(secret, safe=""), quote(secret), quote_plus(secret)}:
-            text = text.replace(form, "***")
+        forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret)}
+        # yarl (which builds the URLs) encodes a query value and a path its own way.
+        query = URL("http://h/").with_query({"q": secret}).raw_query_string
+        forms |= {query.removeprefix("q="), URL("http://h/").joinpath(secret).raw_path[1:]}
+        for form in sorted(forms, key=len, reverse=True):
+            if form:
+                text = text.replace(form, "***")
     return text
 
 

@@ -168,7 +168,8 @@ class BulkSync:
                     journaled[found.target] = found
         work: list[tuple[int, _Plan, SyncSource, JournalEntry | None]] = []
         for index, identifier in enumerate(self._identifiers):
-            entry = journaled.get(identifier)
+            # A non-string identifier gets its FAILED line when its request is built.
+            entry = journaled.get(identifier) if isinstance(identifier, str) else None
             if entry is None:
                 work.append((index, _Plan.SEND, SyncSource.SUBMITTED, None))
             elif entry.state is EntryState.SETTLED and entry.outcome in _FROM_JOURNAL:
@@ -211,6 +212,14 @@ class BulkSync:
             except PrivicoreError as exc:
                 self._slots.release()
                 self._record(index, _refused_line(identifier, exc, source))
+                continue
+            except Exception as exc:  # a bug must cost one device, not the run's report
+                logger.exception("sync of one device failed unexpectedly")
+                self._slots.release()
+                doubt = SyncOutcome.IN_DOUBT
+                self._record(
+                    index, DeviceSyncOutcome(str(identifier), doubt, None, str(exc), exc, source)
+                )
                 continue
             except BaseException:
                 self._slots.release()

@@ -113,7 +113,7 @@ class Storage(Resource):
                 raise InvalidArgumentError(
                     "run_id", "needs a journal: PrivicoreClient(journal=SqliteJournal(...))"
                 )
-            if len(set(identifiers)) != len(identifiers):
+            if len({repr(identifier) for identifier in identifiers}) != len(identifiers):
                 raise InvalidArgumentError("device_identifiers", "a run lists each device once")
         sync = BulkSync(
             self.sync_device,

@@ -170,6 +170,13 @@ def parse_validation_errors(body: Any) -> dict[str, list[str]]:
     ``{field, message}`` items, a list of strings, or a plain message. Messages with no field
     go under ``""``. Never raises.
     """
+    try:
+        return _validation_errors(body)
+    except RecursionError:  # a hostile body nested past reading: say so, do not crash
+        return {"": ["the validation errors are nested too deeply to read"]}
+
+
+def _validation_errors(body: Any) -> dict[str, list[str]]:
     result: dict[str, list[str]] = {}
 
     def add(field: str, messages: list[str]) -> None:
@@ -179,7 +186,7 @@ def parse_validation_errors(body: Any) -> dict[str, list[str]]:
     if isinstance(body, dict):
         nested = next((body[k] for k in ("errors", "violations", "fields") if body.get(k)), None)
         if nested is not None:
-            found = parse_validation_errors(nested)
+            found = _validation_errors(nested)
             if not found:
                 outer = _messages({k: v for k, v in body.items() if k not in _NESTED_KEYS})
                 found = {"": outer} if outer else {}
