@@ -65,12 +65,13 @@ class _Reply:
 
     async def read(self, limit: int | None = None) -> bytes:
         response = self._response
-        if limit is not None and (response.content_length or 0) > limit:
+        length = response.content_length
+        if limit is not None and length is not None and length > limit:
             raise AnswerTooLarge(limit)  # said so up front: not a byte is read
         problem: BaseException
         try:
-            if limit is None:
-                return await response.read()
+            if limit is None or length is not None:
+                return await response.read()  # a known length within the limit: one read
             body = bytearray()
             while chunk := await response.content.read(limit + 1 - len(body)):
                 body += chunk
