@@ -33,6 +33,7 @@ from tests.contrib.workers import (
     enqueue,
     eventually,
     syncs_per_device,
+    wait_or_explain,
     workers,
 )
 from tests.integration.test_crash_recovery import seed_fleet
@@ -65,10 +66,16 @@ async def test_two_workers_sync_a_fleet_once_each(redis_clean: str, tmp_path: Pa
             ) as pair:
                 assert await enqueue(redis_clean, devices, run, batch=50) == 6
                 seen: list[RunProgress] = []
-                async with asyncio.timeout(60):
-                    done = await wait_for_run(
-                        journal, run, len(devices), on_progress=seen.append, poll=0.1
-                    )
+                done = await wait_or_explain(
+                    journal,
+                    run,
+                    len(devices),
+                    timeout=60,
+                    redis_url=redis_clean,
+                    sb=sb,
+                    processes=pair,
+                    seen=seen,
+                )
                 # Both workers took batches: the work was spread, not run by one.
                 assert all(worker.batches_done() >= 1 for worker in pair), [
                     worker.log_text() for worker in pair
@@ -155,8 +162,9 @@ async def test_a_killed_worker_loses_nothing(redis_clean: str, tmp_path: Path) -
                 assert states[EntryState.ACCEPTED] > 0
                 assert in_doubt > 0
 
-                async with asyncio.timeout(40):
-                    final = await wait_for_run(journal, run, total, poll=0.1)
+                final = await wait_or_explain(
+                    journal, run, total, timeout=40, redis_url=redis_clean, sb=sb, processes=trio
+                )
                 taken_over_after = time.monotonic() - killed_at
                 survivors_batches = sum(worker.batches_done() for worker in trio[1:])
             entries = await journal.entries(run_id=run)

@@ -10,14 +10,17 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import attrs
 import pytest
+import redis.asyncio
 
-from privicore_async.contrib.taskiq import enqueue_sync, make_broker
+from privicore_async.contrib.streams import GROUP
+from privicore_async.contrib.taskiq import RunProgress, enqueue_sync, make_broker, wait_for_run
+from privicore_async.journal import CommandJournal
 from privicore_async.sandbox import Sandbox
 from tests.integration.conftest import PASSWORD
 
@@ -136,3 +139,42 @@ async def eventually(
         if time.monotonic() > deadline:
             pytest.fail(f"{what}: not within {timeout} s")
         await asyncio.sleep(every)
+
+
+async def wait_or_explain(
+    journal: CommandJournal,
+    run_id: str,
+    total: int,
+    *,
+    timeout: float,
+    redis_url: str,
+    sb: Sandbox,
+    processes: Sequence[Worker] = (),
+    seen: list[RunProgress] | None = None,
+    queue: str = "privicore-sync",
+) -> RunProgress:
+    """``wait_for_run`` bounded by ``timeout``; on timeout the test fails with what a reader
+    needs to tell a hang from a slow machine: the last progress, the queue's pending entries,
+    the sandbox's pending commands and every worker's log."""
+    reports: list[RunProgress] = [] if seen is None else seen
+    try:
+        async with asyncio.timeout(timeout):
+            return await wait_for_run(journal, run_id, total, on_progress=reports.append, poll=0.1)
+    except TimeoutError:
+        client = redis.asyncio.Redis.from_url(redis_url)
+        try:
+            pending = await client.xpending_range(queue, GROUP, "-", "+", 100)
+            length = await client.xlen(queue)
+        finally:
+            await client.aclose()
+        logs = "\n".join(
+            f"--- worker pid {w.pid} ({w.consumer}) exit {w.process.returncode}:\n{w.log_text()}"
+            for w in processes
+        )
+        pytest.fail(
+            f"run {run_id} not done within {timeout} s\n"
+            f"last progress: {reports[-1] if reports else None}\n"
+            f"queue: {length} entries, pending {pending}\n"
+            f"sandbox: {len(sb.state.commands)} commands accepted, {len(sb.due())} pending\n"
+            f"{logs}"
+        )
