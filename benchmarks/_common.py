@@ -187,6 +187,11 @@ class SandboxAdmin:
         result: dict[str, float] = await self._json("GET", "/settled")
         return result
 
+    async def due(self) -> dict[str, float]:
+        """``{command_id: due_at}`` (wall clock) of every pending command: when it will settle."""
+        result: dict[str, float] = await self._json("GET", "/due")
+        return result
+
     async def set_latency(self, latency: float, jitter: float) -> None:
         """Latency and jitter of commands accepted from now on."""
         await self._json("POST", "/latency", data={"latency": latency, "jitter": jitter})

@@ -1,8 +1,10 @@
 """Tracked commands: :class:`CommandHandle` and the :class:`CommandTracker` that settles them.
 
 Every accepted (202) command becomes a handle. A client owns one tracker: a heap of due times,
-one scheduler task that wakes at the earliest and hands due handles to at most
-``PollPolicy.concurrency`` worker tasks, which read statuses until none is due and then end.
+one scheduler task that wakes at the earliest and hands due handles to worker tasks, which
+read statuses until none is due and then end: ``PollPolicy.concurrency`` of them, more (up to
+``PollPolicy.max_concurrency``) while due reads pile up, so that a client busy submitting on
+the same connections does not starve its own reads.
 Ten thousand pending commands are ten thousand heap entries, not ten thousand sleeping tasks;
 an idle tracker runs no task at all.
 
@@ -10,7 +12,9 @@ an idle tracker runs no task at all.
 (adaptive per kind of command, or plain exponential with ``PollPolicy(adaptive=False)``); what
 a failed read means is the retry table's (:func:`~privicore_async.http.retry.decide`). Pushed
 acks settle handles through :meth:`CommandTracker.settle`; while they flow, polling is only a
-slow safety net.
+slow safety net, paced to ``PollPolicy.safety_rate`` reads per second in all. Work on many
+handles at once (releasing parked ones, the ack channel joining) goes in slices that yield to
+the event loop.
 
 Handle and tracker are one unit: the tracker drives the handle's private state, nobody else.
 """
@@ -69,6 +73,7 @@ class StatusSource(Protocol):
 
 
 _LAST_READ = 0.05  # the read at a deadline may take this long before the handle expires
+_SLICE = 512  # handles handled in one go before the scheduler yields to the event loop
 
 _Callback = Callable[["CommandHandle"], object]
 
@@ -89,6 +94,7 @@ class CommandHandle:
         "_error",
         "_pending_age",
         "_result",
+        "_settled_age",
         "_submitted_mono",
         "_tracker",
         "_waiters",
@@ -121,6 +127,7 @@ class CommandHandle:
         self._deadline = self._submitted_mono + (timeout if timeout is not None else 0.0)
         self._due = 0.0
         self._pending_age = 0.0  # age at the last "still pending" answer
+        self._settled_age = 0.0  # age at which it was found settled
         self._result: CommandResult | None = None
         self._error: BaseException | None = None
         self._callbacks: list[_Callback] = []
@@ -235,8 +242,15 @@ class CommandHandle:
 
     @property
     def pending_age(self) -> float:
-        """The age at which a status read last found the command still pending."""
+        """The age at which a status read last found the command still pending (the middle
+        of that read's round trip: when the server looked); 0.0 if none did."""
         return self._pending_age
+
+    @property
+    def settled_age(self) -> float:
+        """The age at which the command was found settled (the middle of the settling read's
+        round trip, or when its ack came); 0.0 while pending."""
+        return self._settled_age
 
     def _finish(
         self, *, result: CommandResult | None = None, error: BaseException | None = None
@@ -298,9 +312,13 @@ class CommandTracker:
         self._by_id: dict[str, CommandHandle] = {}
         self._paused_until = 0.0
         self._ready: deque[CommandHandle] = deque()  # due, waiting for a worker
+        self._urgent: deque[CommandHandle] = deque()  # due reads that teach: taken first
+        # Handles to (re)schedule, in slices: (handle, delay; None: the schedule's next).
+        self._backlog: deque[tuple[CommandHandle, float | None]] = deque()
+        self._safety_slot = 0.0  # the next free moment for a safety-net read
         self._scheduler: asyncio.Task[None] | None = None
         self._wakeup: asyncio.Future[None] | None = None
-        self._workers: set[asyncio.Task[None]] = set()  # at most PollPolicy.concurrency
+        self._workers: set[asyncio.Task[None]] = set()  # at most PollPolicy.max_concurrency
         self._closed = False
         self.acks_live = False
         """True while the ack channel is joined: polling is then only a slow safety net."""
@@ -356,6 +374,7 @@ class CommandTracker:
         handle = self._by_id.get(command_id)
         if handle is None or not status.final:
             return False
+        handle._settled_age = handle.age
         self._learned(handle, exact=True)
         handle._settle(StatusReading(status, body))
         return True
@@ -369,13 +388,14 @@ class CommandTracker:
         """
         self.acks_live = live
         now = time.monotonic()
-        for handle in list(self._by_id.values()):
-            if handle.done():
-                continue
+        if not live:
+            self._safety_slot = 0.0
+        for handle in self._by_id.values():
             if live:
-                self._schedule(handle, 0.0)
+                self._backlog.append((handle, 0.0))
             elif handle._due - now > self.policy.max_interval:
-                self._schedule(handle, self._next_delay(handle))
+                self._backlog.append((handle, None))
+        self._kick()
 
     async def poll_now(self, handle: CommandHandle) -> None:
         """One status request for ``handle`` now, outside the schedule."""
@@ -392,12 +412,13 @@ class CommandTracker:
         for handle in list(self._by_id.values()):
             handle.cancel()
         self._heap.clear()
+        self._backlog.clear()
 
     # -- scheduling --------------------------------------------------------------------------
 
     def _start(self, handle: CommandHandle) -> None:
         if self.acks_live:  # the ack will settle it; a read only if the ack never comes
-            self._schedule(handle, self.policy.safety_interval)
+            self._schedule(handle, self._safety_delay(handle))
             return
         delay = self.schedule.first_delay(handle)
         # A parked handle waits for the schedule to release it; its deadline still expires it.
@@ -405,13 +426,36 @@ class CommandTracker:
 
     def _next_delay(self, handle: CommandHandle) -> float:
         if self.acks_live:
-            return self.policy.safety_interval
+            return self._safety_delay(handle)
         return self.schedule.next_delay(handle)
 
+    def _safety_delay(self, handle: CommandHandle) -> float:
+        """When the safety net reads ``handle`` next: after ``safety_interval``, or its age
+        (up to ten intervals), and in a free slot of ``safety_rate`` reads per second, so
+        that 50,000 pending commands cost no more reads than fifty."""
+        policy = self.policy
+        interval = min(max(policy.safety_interval, handle.age), 10 * policy.safety_interval)
+        now = time.monotonic()
+        slot = max(now + interval, self._safety_slot)
+        self._safety_slot = slot + 1 / policy.safety_rate
+        return slot - now
+
     def _release(self, handles: Iterable[CommandHandle]) -> None:
-        for handle in handles:
-            if not handle.done():
-                self._schedule(handle, self._next_delay(handle))
+        before = len(self._backlog)
+        self._backlog.extend((handle, None) for handle in handles)
+        if len(self._backlog) > before:
+            self._kick()
+
+    def _kick(self) -> None:
+        """Make the scheduler run (or wake up) to take in the backlog."""
+        if not self._backlog or self._closed:
+            return
+        if self._scheduler is None or self._scheduler.done():
+            self._scheduler = asyncio.get_running_loop().create_task(
+                self._run(), name="privicore-command-tracker"
+            )
+        elif self._wakeup is not None and not self._wakeup.done():
+            self._wakeup.set_result(None)
 
     def _schedule(self, handle: CommandHandle, delay: float) -> None:
         due = min(time.monotonic() + max(0.0, delay), handle._deadline)
@@ -440,8 +484,19 @@ class CommandTracker:
             self._wakeup = None
 
     async def _run(self) -> None:
-        heap = self._heap
-        while heap:
+        heap, backlog = self._heap, self._backlog
+        steps = 0
+        while heap or backlog:
+            steps += 1
+            if steps % _SLICE == 0:
+                await asyncio.sleep(0)  # many due at once: let the loop breathe in between
+            if backlog:
+                for _ in range(min(len(backlog), _SLICE)):
+                    handle, delay = backlog.popleft()
+                    if not handle.done():
+                        self._schedule(handle, self._next_delay(handle) if delay is None else delay)
+                await asyncio.sleep(0)
+                continue
             due, _, handle = heap[0]
             if handle.done() or handle._due != due:
                 heapq.heappop(heap)  # settled or rescheduled since: a stale entry
@@ -459,24 +514,40 @@ class CommandTracker:
                 else:
                     self._schedule(handle, self._paused_until - now)
                 continue
+            if not self.acks_live and now < handle._deadline:
+                # What the schedule learned since it planned this read may move it.
+                wait = self.schedule.recheck(handle)
+                if wait > 0.0:
+                    self._schedule(handle, wait)
+                    continue
             # Also at the deadline one last read is made: its "pending" answer expires it.
-            self._ready.append(handle)
-            if len(self._workers) < self.policy.concurrency:
-                worker = asyncio.get_running_loop().create_task(self._work())
-                self._workers.add(worker)
-                worker.add_done_callback(self._workers.discard)
+            # A read that teaches the model goes ahead of the queue.
+            (self._urgent if self.schedule.urgent(handle) else self._ready).append(handle)
+            workers, waiting = len(self._workers), len(self._ready) + len(self._urgent)
+            if workers < self.policy.concurrency or (
+                workers < self.policy.max_concurrency and waiting > workers
+            ):
+                self._workers.add(asyncio.get_running_loop().create_task(self._work()))
 
     async def _work(self) -> None:
         """Read due handles until none is left, then end (an idle tracker has no task)."""
-        ready = self._ready
-        while ready:
-            handle = ready.popleft()
-            if handle.done():  # settled or cancelled while it waited for a worker
-                continue
-            if time.monotonic() >= handle._deadline + _LAST_READ:
-                self._expire(handle)  # its deadline passed while it waited: no late read
-                continue
-            await self._poll(handle)
+        ready, urgent = self._ready, self._urgent
+        try:
+            while urgent or ready:
+                handle = urgent.popleft() if urgent else ready.popleft()
+                if handle.done():  # settled or cancelled while it waited for a worker
+                    continue
+                if time.monotonic() >= handle._deadline + _LAST_READ:
+                    self._expire(handle)  # its deadline passed while it waited: no late read
+                    continue
+                await self._poll(handle)
+        finally:
+            # Leave the count in the same step as the last look at ``ready``: a done callback
+            # runs a loop turn later, and a read queued meanwhile would find every slot
+            # taken by a worker that has ended, and wait forever.
+            task = asyncio.current_task()
+            if task is not None:
+                self._workers.discard(task)
 
     def _expire(self, handle: CommandHandle) -> None:
         timeout = handle._deadline - handle._submitted_mono
@@ -495,6 +566,7 @@ class CommandTracker:
         left = handle._deadline - time.monotonic()
         budget = min(self.policy.read_timeout, max(left, 0.0) + _LAST_READ)
         failure: Exception | None = None
+        sent = handle.age
         try:
             try:
                 async with asyncio.timeout(budget):
@@ -510,11 +582,15 @@ class CommandTracker:
         if failure is not None:
             self._failed_read(handle, failure)
         else:
+            # The server looked at some moment of the round trip: take its middle.
+            looked = (sent + handle.age) / 2
             if reading.status.final:
+                handle._settled_age = looked
                 self._learned(handle)
                 handle._settle(reading)
             else:
-                handle._pending_age = handle.age
+                handle._pending_age = looked
+                self.schedule.pending(handle)
                 self._reschedule(handle)
 
     def _failed_read(self, handle: CommandHandle, exc: Exception) -> None:

@@ -202,6 +202,7 @@ class Transport:
         self.limiter = limiter
         """Every attempt waits for a permit of this rate limit first (``None``: no limit)."""
         self._base_urls = dict(base_urls)
+        self._base_paths: dict[str, str] = {}  # base URL -> its own raw path
         self._routes = routes
         self.retry = retry or RetryPolicy()
         self.timeouts = timeouts or Timeouts()
@@ -225,7 +226,10 @@ class Transport:
 
     # -- preparing --------------------------------------------------------------------------
 
-    def _url(self, route: Route, parts: CallParts, params: list[tuple[str, str]]) -> URL:
+    def _url(
+        self, route: Route, parts: CallParts, params: list[tuple[str, str]]
+    ) -> tuple[str, str]:
+        """The request's URL and its raw path (for messages)."""
         url = parts.get("url")
         if url is not None:
             target = URL(url)
@@ -235,9 +239,17 @@ class Transport:
                 raise errors.PrivicoreError(
                     f"no base URL configured for the {route.host.value} host (route {route.name})"
                 )
+            path = route.render_path(parts.get("path"))
+            if not params:
+                # The common case, built without parsing: the base's own path is known.
+                prefix = self._base_paths.get(base)
+                if prefix is None:
+                    prefix = self._base_paths[base] = URL(base.rstrip("/")).raw_path.rstrip("/")
+                return base.rstrip("/") + path, prefix + path
             # encoded=True: the path is already quoted by Route.render_path; yarl must not undo it.
-            target = URL(base.rstrip("/") + route.render_path(parts.get("path")), encoded=True)
-        return target.extend_query(params) if params else target
+            target = URL(base.rstrip("/") + path, encoded=True)
+        target = target.extend_query(params) if params else target
+        return str(target), target.raw_path
 
     def _prepare(
         self, route: Route, parts: CallParts, credential: Credential, *, stream: bool = False
@@ -292,10 +304,10 @@ class Transport:
         elif fields:
             raise TypeError(f"route {route.name} takes no body fields")
 
-        target = self._url(route, parts, params)
+        url, raw_path = self._url(route, parts, params)
         timeouts = self._stream_timeouts if stream else self.timeouts
-        request = PreparedRequest(route.method, str(target), headers, body, route.name, timeouts)
-        return _Prepared(request, route, target.raw_path, tuple(secrets))
+        request = PreparedRequest(route.method, url, headers, body, route.name, timeouts)
+        return _Prepared(request, route, raw_path, tuple(secrets))
 
     @staticmethod
     def _kind(route: Route, parts: CallParts, *, stream: bool) -> RequestKind:
@@ -397,6 +409,8 @@ class Transport:
         """One attempt. A 2xx kept open moves onto ``keep_open``; the rest is read and released."""
         if self.limiter is not None:
             await self.limiter.acquire()  # every attempt, retries and status reads included
+        if keep_open is None:
+            return await self._send_and_read(prepared)
         attempt = contextlib.AsyncExitStack()
         failure: SendError | None = None
         too_large: AnswerTooLarge | None = None
@@ -424,6 +438,21 @@ class Transport:
             keep_open.push_async_exit(attempt)
             return _Attempt(prepared, status, headers, reply=reply)
         await attempt.aclose()
+        return _Attempt(prepared, status, headers, raw)
+
+    async def _send_and_read(self, prepared: _Prepared) -> _Attempt:
+        """One attempt whose answer is read whole and released (no exit stack: the common
+        case, on the path of every submit and status read)."""
+        try:
+            async with self.sender.send(prepared.request) as reply:
+                status, headers = reply.status, reply.headers
+                limit = self.limits.answer if status < 300 else self.limits.error_answer
+                try:
+                    raw = await reply.read(limit)
+                except AnswerTooLarge as exc:
+                    return _Attempt(prepared, status, headers, too_large=exc.limit)
+        except SendError as exc:
+            return _Attempt(prepared, failure=exc)
         return _Attempt(prepared, status, headers, raw)
 
     @staticmethod

@@ -215,7 +215,11 @@ class DataTokens(Resource):
             yield chunks
 
     async def receive_data(
-        self, request: DataRequest | str | DataToken, *, timeout: float | None = 60.0
+        self,
+        request: DataRequest | str | DataToken,
+        *,
+        timeout: float | None = 60.0,
+        chunk_size: int = 64 * 1024,
     ) -> AsyncGenerator[bytes, None]:
         """The stored wire bytes behind a data request, in chunks, as Privicore pushes them.
 
@@ -226,8 +230,10 @@ class DataTokens(Resource):
         decodes to an envelope is inline ciphertext, 0 with anything else a status text (keep
         waiting); 1 a downstream link: a URL as is, else a token for ``downstream_url``
         (after ``STREAM-READY``, whose ``streamUrl`` wins, if it comes). Decrypt with
-        :mod:`privicore_async.vault` (``client.vault.retrieve`` does both).
+        :mod:`privicore_async.vault` (``client.vault.retrieve`` does both). A streamed answer
+        comes in chunks of at most ``chunk_size`` bytes.
         """
+        require_int("chunk_size", chunk_size, minimum=1)
         acks = self._client.acks
         if acks is None:
             raise PrivicoreError(
@@ -260,7 +266,7 @@ class DataTokens(Resource):
                             request.request_id, types=(STREAM_READY,), timeout=wait
                         )
                         link = ready.stream_url or body
-                async with self.download_stream(link) as chunks:
+                async with self.download_stream(link, chunk_size=chunk_size) as chunks:
                     async for chunk in chunks:
                         yield chunk
                 return

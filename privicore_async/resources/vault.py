@@ -273,16 +273,21 @@ class Vault(Resource):
         self, token: str, key: DataKey, file: IO[bytes], timeout: float | None
     ) -> int:
         opener = StreamDecryptor(key)
+        # Plaintext goes to the file in writes of about CHUNK_SIZE: one thread hop per MiB,
+        # not one per network chunk.
+        pending = bytearray()
         async with contextlib.aclosing(
-            DataTokens(self._client).receive_data(token, timeout=timeout)
+            DataTokens(self._client).receive_data(token, timeout=timeout, chunk_size=CHUNK_SIZE)
         ) as chunks:
             async for chunk in chunks:
-                plain = opener.update(chunk)
-                if plain:
-                    await asyncio.to_thread(file.write, plain)
+                pending += opener.update(chunk)
+                if len(pending) >= CHUNK_SIZE:
+                    await asyncio.to_thread(file.write, bytes(pending))
+                    pending.clear()
         rest = opener.finalize()  # DecryptionError here: the caller discards the file
-        if rest:
-            await asyncio.to_thread(file.write, rest)
+        pending += rest
+        if pending:
+            await asyncio.to_thread(file.write, bytes(pending))
         await asyncio.to_thread(file.flush)
         return opener.size + len(rest)
 

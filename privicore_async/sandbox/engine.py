@@ -119,6 +119,7 @@ class Command:
     state: CommandState = CommandState.STARTED
     body: object = None
     settled_at: float | None = None  # wall clock; None while started
+    due_at: float | None = None  # wall clock it is scheduled to settle at; None if never (lost)
     lost: bool = False  # accepted, but will never settle (fault injection)
     held: bool = False  # a gate holds it until released or expired (voting policies)
     rule: Rule | None = attrs.field(default=None, repr=False)
@@ -190,6 +191,19 @@ class CommandEngine:
         """Commands waiting for their settle time (lost ones are not counted)."""
         return len(self._heap)
 
+    def due(self) -> dict[str, float]:
+        """``{command_id: due_at}`` of every command waiting to settle (wall clock,
+        ``time.time()``); lost and settled commands are not in it.
+
+        A held command's ``due_at`` is when its hold expires: it settles earlier if released.
+        Costs one pass over the pending commands, not over every command ever accepted.
+        """
+        return {
+            command.command_id: command.due_at
+            for _, _, command in self._heap
+            if command.due_at is not None
+        }
+
     def add_listener(self, listener: SettleListener) -> None:
         """Call ``listener(command)`` whenever a command settles (the ack channel's hook)."""
         self._listeners.append(listener)
@@ -231,6 +245,7 @@ class CommandEngine:
             delay = self._latency
             if self._jitter:
                 delay += self._rng.uniform(0.0, self._jitter)
+        command.due_at = time.time() + delay
         due = loop.time() + delay
         heapq.heappush(self._heap, (due, next(self._order), command))
         if self._timer is None or due < self._timer_when:

@@ -309,6 +309,11 @@ class Sandbox:
         command = self.state.commands.get(command_id)
         return None if command is None else command.settled_at
 
+    def due(self) -> dict[str, float]:
+        """``{command_id: due_at}``: when each pending command is scheduled to settle (wall
+        clock, ``time.time()``; a held command's hold expiry). Served as ``GET /_sandbox/due``."""
+        return self._engine.due()
+
     def vote(self, pool_id: str, device_identifier: str, approve: bool) -> str:
         """Cast an authenticator's ballot in a voting pool; returns the pool's status.
 
@@ -369,6 +374,7 @@ class Sandbox:
         admin = (
             ("GET", "/stats", self._admin_stats, "stats"),
             ("GET", "/settled", self._admin_settled, "settled"),
+            ("GET", "/due", self._admin_due, "due"),
             ("POST", "/devices/{deviceIdentifier}/online", self._admin_online, "device_online"),
             ("POST", "/tokens/expire", self._admin_expire, "expire_tokens"),
             ("POST", "/latency", self._admin_latency, "latency"),
@@ -391,6 +397,9 @@ class Sandbox:
             if command.settled_at is not None
         }
         return json_answer(settled)
+
+    async def _admin_due(self, request: web.Request) -> web.StreamResponse:
+        return json_answer(self.due())
 
     async def _admin_online(self, request: web.Request) -> web.StreamResponse:
         identifier = request.match_info["deviceIdentifier"]

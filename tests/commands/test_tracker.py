@@ -84,7 +84,12 @@ async def test_unawaited_rejection_reports_nothing_to_the_loop(source: ScriptedS
 async def test_ten_thousand_pending_handles_use_bounded_tasks() -> None:
     source = ScriptedSource(rtt=0.001)
     policy = PollPolicy(
-        initial_delay=0.05, min_interval=0.02, max_interval=0.2, timeout=30, concurrency=16
+        initial_delay=0.05,
+        min_interval=0.02,
+        max_interval=0.2,
+        timeout=30,
+        concurrency=16,
+        max_concurrency=40,
     )
     tracker = CommandTracker(source, policy)
     baseline_tasks = len(asyncio.all_tasks())
@@ -97,9 +102,10 @@ async def test_ten_thousand_pending_handles_use_bounded_tasks() -> None:
     results = await gather(*handles, timeout=30)
     assert len(results) == 10_000
     assert all(r.status is CommandStatus.SUCCEEDED for r in results)
-    # The scheduler plus at most `concurrency` poll tasks, whatever the number of commands.
-    assert source.max_in_flight <= 16
-    assert source.max_tasks <= baseline_tasks + 1 + 16
+    # The scheduler plus at most `max_concurrency` poll tasks, whatever the number of
+    # commands; more than `concurrency` of them, since thousands of reads came due at once.
+    assert 16 < source.max_in_flight <= 40
+    assert source.max_tasks <= baseline_tasks + 1 + 40
     assert tracker.pending == 0
     await tracker.close()
     assert len(asyncio.all_tasks()) == baseline_tasks
@@ -310,3 +316,130 @@ async def test_close_cancels_pending_and_leaves_no_task(source: ScriptedSource) 
     assert len(asyncio.all_tasks()) == 1
     with pytest.raises(Exception, match="closed"):
         tracker.track("again")
+
+
+async def test_the_safety_net_reads_at_most_safety_rate_per_second_however_many_pend() -> None:
+    source = ScriptedSource()
+    policy = PollPolicy(timeout=60, safety_interval=0.05, safety_rate=20)
+    tracker = CommandTracker(source, policy)
+    tracker.set_acks_live(True)
+    for i in range(2_000):
+        source.plan(f"c{i}", 60)
+        tracker.track(f"c{i}", kind="k")
+    await asyncio.sleep(1.0)
+    # 2,000 commands due every 50 ms would be 40,000 reads/s; the pace is 20/s in all.
+    assert 10 <= source.total <= 20 * 1.0 + 2
+    await tracker.close()
+
+
+async def test_after_the_ack_channel_drops_polling_resumes_at_once() -> None:
+    source = ScriptedSource()
+    tracker = CommandTracker(source, PollPolicy(timeout=30, safety_interval=30))
+    tracker.set_acks_live(True)
+    source.plan("c", 0.05)
+    handle = tracker.track("c", kind="k")
+    await asyncio.sleep(0.2)
+    assert source.total == 0  # acks are live: the safety net reads only after 30 s
+    tracker.set_acks_live(False)
+    result = await handle.wait(timeout=2)
+    assert result.status is CommandStatus.SUCCEEDED
+    await tracker.close()
+
+
+async def test_releasing_many_parked_commands_yields_to_the_event_loop() -> None:
+    source = ScriptedSource()
+    tracker = CommandTracker(source, PollPolicy(timeout=30))
+    source.plan("scout-0", 0.05)
+    source.plan("scout-1", 0.05)
+    scouts = [tracker.track("scout-0", kind="k"), tracker.track("scout-1", kind="k")]
+    await asyncio.sleep(0.001)  # the scouts only: no burst
+    for i in range(5_000):
+        source.plan(f"c{i}", 10)
+        tracker.track(f"c{i}", kind="k")
+    backlog: list[int] = []
+
+    async def probe() -> None:
+        # Runs whenever the loop is free; a release done in one synchronous pass would
+        # never let it see a backlog.
+        while not all(scout.done() for scout in scouts) or tracker._backlog:
+            backlog.append(len(tracker._backlog))
+            await asyncio.sleep(0)
+
+    await asyncio.wait_for(probe(), 5)
+    busy = [n for n in backlog if n]
+    assert len(busy) >= 3  # the 5,000 went in slices, with the loop free in between
+    assert max(busy) > 5_000 - 1_000
+    await tracker.close()
+
+
+class _TeachingFirst:
+    """A schedule that makes ``urgent`` handles jump the queue of due reads."""
+
+    def __init__(self, urgent: set[str]) -> None:
+        self.urgent_ids = urgent
+
+    def first_delay(self, handle: CommandHandle) -> float | None:
+        return 0.0
+
+    def next_delay(self, handle: CommandHandle) -> float:
+        return 0.01
+
+    def recheck(self, handle: CommandHandle) -> float:
+        return 0.0
+
+    def urgent(self, handle: CommandHandle) -> bool:
+        return handle.command_id in self.urgent_ids
+
+    def pending(self, handle: CommandHandle) -> None:
+        return None
+
+    def settled(self, handle: CommandHandle, *, exact: bool) -> tuple[CommandHandle, ...]:
+        return ()
+
+    def forget(self, handle: CommandHandle) -> tuple[CommandHandle, ...]:
+        return ()
+
+
+async def test_urgent_reads_jump_the_queue_of_due_reads() -> None:
+    source = ScriptedSource(rtt=0.001)
+    policy = PollPolicy(timeout=10, concurrency=1, max_concurrency=1)
+    tracker = CommandTracker(source, policy, schedule=_TeachingFirst({"teach"}))
+    order: list[str] = []
+    original = source.fetch
+
+    async def fetch(command_id: str) -> StatusReading:
+        order.append(command_id)
+        return await original(command_id)
+
+    source.fetch = fetch  # type: ignore[method-assign]
+    for i in range(20):
+        source.plan(f"c{i}", 0)
+        tracker.track(f"c{i}")
+    source.plan("teach", 0)
+    tracker.track("teach")
+    await asyncio.sleep(0.2)
+    # One worker, 21 due at once: the urgent one is read second (the first was already
+    # taken by the worker), not last.
+    assert order.index("teach") <= 1
+    await tracker.close()
+
+
+async def test_a_read_the_schedule_defers_at_its_due_time_is_not_made() -> None:
+    source = ScriptedSource()
+
+    class Deferring(_TeachingFirst):
+        def __init__(self) -> None:
+            super().__init__(set())
+            self.rechecks = 0
+
+        def recheck(self, handle: CommandHandle) -> float:
+            self.rechecks += 1
+            return 0.05 if self.rechecks <= 3 else 0.0
+
+    schedule = Deferring()
+    tracker = CommandTracker(source, PollPolicy(timeout=10), schedule=schedule)
+    source.plan("c", 0)
+    await tracker.track("c")
+    assert schedule.rechecks == 4
+    assert source.fetches["c"] == 1  # three deferrals cost no request
+    await tracker.close()

@@ -186,7 +186,7 @@ async def test_a_stuck_status_read_holds_its_poll_slot_only_for_its_budget(
 ) -> None:
     # One poll slot, a 0.5 s read budget: the dripping read takes the slot first, gives it up
     # after 0.5 s, and the other handle is read then; the dripping one still expires on time.
-    poll = PollPolicy(concurrency=1, read_timeout=0.5)
+    poll = PollPolicy(concurrency=1, max_concurrency=1, read_timeout=0.5)
     async with client_of(server.url, poll=poll) as client:
         slow = await client.storage.sync_device("id:drip-slot", timeout=DEADLINE)
         quick = await client.storage.sync_device("id:done-slot", timeout=10)

@@ -518,7 +518,9 @@ async def test_poll_policy_concurrency_bounds_status_requests_in_flight(
     traced_session: tuple[aiohttp.ClientSession, RequestLog],
 ) -> None:
     session, log = traced_session
-    poll = PollPolicy(initial_delay=0.01, min_interval=0.01, max_interval=0.05, concurrency=3)
+    poll = PollPolicy(
+        initial_delay=0.01, min_interval=0.01, max_interval=0.05, concurrency=1, max_concurrency=3
+    )
     async with Sandbox(latency=0.2) as sb:
         client = await _provisioned_client(sb, session=session, poll=poll)
         async with client:

@@ -51,6 +51,7 @@ async def test_admin_requests_without_the_token_are_refused_and_change_nothing(
         requests = [
             ("GET", "/stats", None),
             ("GET", "/settled", None),
+            ("GET", "/due", None),
             ("POST", "/tokens/expire", None),
             ("POST", f"/devices/{device}/online", {"online": "0"}),
             ("POST", "/latency", {"latency": "5"}),
