@@ -85,6 +85,20 @@ class BaselineRecord:
         self.outcome: int | None = None
 
 
+async def post_sync(session: aiohttp.ClientSession, api_url: str, token: str, device: str) -> str:
+    """Plain aiohttp ``POST /storage/sync-device``; the command id from the ``x-dpt-cab-id``
+    header (the reference client's submit, also the naive poller's and the oracle's)."""
+    async with session.post(
+        f"{api_url}/storage/sync-device",
+        data={"deviceIdentifier": device},
+        headers={AUTH_HEADER: token},
+    ) as response:
+        await response.read()
+        if response.status != 202:
+            raise RuntimeError(f"sync-device answered {response.status}")
+        return response.headers[COMMAND_ID_HEADER]
+
+
 async def baseline_command(
     session: aiohttp.ClientSession,
     api_url: str,
@@ -102,15 +116,7 @@ async def baseline_command(
     ``poll_first=False`` and a long interval, for tasks that sleep in their poll loop).
     """
     if command_id is None:
-        async with session.post(
-            f"{api_url}/storage/sync-device",
-            data={"deviceIdentifier": device_identifier},
-            headers={AUTH_HEADER: token},
-        ) as response:
-            await response.read()
-            if response.status != 202:
-                raise RuntimeError(f"sync-device answered {response.status}")
-            command_id = response.headers[COMMAND_ID_HEADER]
+        command_id = await post_sync(session, api_url, token, device_identifier)
         record.submitted_at = time.time()
     record.command_id = command_id
     if not poll_first:

@@ -57,7 +57,7 @@ from typing import Any, Protocol
 
 import aiohttp
 from _common import SandboxAdmin, SandboxProcess, git_revision, machine_info, percentile
-from bulk_sync import fetch_token, setup_devices
+from bulk_sync import fetch_token, post_sync, setup_devices
 
 from privicore_async import CommandHandle, PollPolicy, PrivicoreClient
 from privicore_async.crypto import DataKey
@@ -84,8 +84,6 @@ THROUGHPUT_LATENCY = 3600.0  # nothing submitted by the throughput check settles
 FALLBACK_SUBMIT_RATE = 800.0  # commands/s, when the throughput check did not run
 MIB = 1 << 20
 
-AUTH_HEADER = "X-DPT-AUTHORIZATION"
-COMMAND_ID_HEADER = "x-dpt-cab-id"
 PENDING_CODE = 1  # command_status 1 = started (wire reference §a5)
 OUTCOME_BY_CODE = {2: "succeeded", 3: "rejected"}
 POLLERS = ("sdk", "naive", "oracle")
@@ -330,19 +328,6 @@ class Run:
 
 
 # -- plain aiohttp requests (the naive poller, the oracle, the bare loops) ----------------------
-
-
-async def post_sync(session: aiohttp.ClientSession, api_url: str, token: str, device: str) -> str:
-    """``POST /storage/sync-device``; the command id from the ``x-dpt-cab-id`` header."""
-    async with session.post(
-        f"{api_url}/storage/sync-device",
-        data={"deviceIdentifier": device},
-        headers={AUTH_HEADER: token},
-    ) as response:
-        await response.read()
-        if response.status != 202:
-            raise RuntimeError(f"sync-device answered {response.status}")
-        return response.headers[COMMAND_ID_HEADER]
 
 
 async def read_code(session: aiohttp.ClientSession, api_url: str, command_id: str) -> int:

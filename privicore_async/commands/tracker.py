@@ -448,25 +448,23 @@ class CommandTracker:
 
     def _kick(self) -> None:
         """Make the scheduler run (or wake up) to take in the backlog."""
-        if not self._backlog or self._closed:
-            return
+        if self._backlog and not self._closed:
+            self._run_scheduler(wake=True)
+
+    def _run_scheduler(self, *, wake: bool) -> None:
+        """Start the scheduler task if none runs; else wake it from its sleep if ``wake``."""
         if self._scheduler is None or self._scheduler.done():
             self._scheduler = asyncio.get_running_loop().create_task(
                 self._run(), name="privicore-command-tracker"
             )
-        elif self._wakeup is not None and not self._wakeup.done():
+        elif wake and self._wakeup is not None and not self._wakeup.done():
             self._wakeup.set_result(None)
 
     def _schedule(self, handle: CommandHandle, delay: float) -> None:
         due = min(time.monotonic() + max(0.0, delay), handle._deadline)
         handle._due = due
         heapq.heappush(self._heap, (due, next(self._seq), handle))
-        if self._scheduler is None or self._scheduler.done():
-            self._scheduler = asyncio.get_running_loop().create_task(
-                self._run(), name="privicore-command-tracker"
-            )
-        elif self._wakeup is not None and not self._wakeup.done() and self._heap[0][2] is handle:
-            self._wakeup.set_result(None)
+        self._run_scheduler(wake=self._heap[0][2] is handle)  # now the earliest: wake for it
 
     def _forget(self, handle: CommandHandle) -> None:
         if handle.command_id is not None and self._by_id.get(handle.command_id) is handle:
