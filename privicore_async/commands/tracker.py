@@ -316,6 +316,7 @@ class CommandTracker:
         # Handles to (re)schedule, in slices: (handle, delay; None: the schedule's next).
         self._backlog: deque[tuple[CommandHandle, float | None]] = deque()
         self._safety_slot = 0.0  # the next free moment for a safety-net read
+        self._slotted: set[CommandHandle] = set()  # due safety reads holding a later slot
         self._scheduler: asyncio.Task[None] | None = None
         self._wakeup: asyncio.Future[None] | None = None
         self._workers: set[asyncio.Task[None]] = set()  # at most PollPolicy.max_concurrency
@@ -390,8 +391,10 @@ class CommandTracker:
         now = time.monotonic()
         if not live:
             self._safety_slot = 0.0
+            self._slotted.clear()
         for handle in self._by_id.values():
             if live:
+                self._slotted.add(handle)  # the catch-up read is not paced: read it now
                 self._backlog.append((handle, 0.0))
             elif handle._due - now > self.policy.max_interval:
                 self._backlog.append((handle, None))
@@ -434,10 +437,20 @@ class CommandTracker:
         (up to ten intervals), and in a free slot of ``safety_rate`` reads per second, so
         that 50,000 pending commands cost no more reads than fifty."""
         policy = self.policy
-        interval = min(max(policy.safety_interval, handle.age), 10 * policy.safety_interval)
-        now = time.monotonic()
-        slot = max(now + interval, self._safety_slot)
-        self._safety_slot = slot + 1 / policy.safety_rate
+        return min(max(policy.safety_interval, handle.age), 10 * policy.safety_interval)
+
+    def _safety_slot_for(self, handle: CommandHandle, now: float) -> float:
+        """Seconds ``handle``'s due safety read waits for a free slot (0.0: read now).
+
+        Slots are taken when a read comes due, not when it is planned: commands that their
+        acks settle first never hold one, so a lost ack is read soon after its interval."""
+        if handle in self._slotted:
+            self._slotted.discard(handle)
+            return 0.0
+        slot = max(now, self._safety_slot)
+        self._safety_slot = slot + 1 / self.policy.safety_rate
+        if slot > now:
+            self._slotted.add(handle)
         return slot - now
 
     def _release(self, handles: Iterable[CommandHandle]) -> None:
@@ -469,6 +482,7 @@ class CommandTracker:
     def _forget(self, handle: CommandHandle) -> None:
         if handle.command_id is not None and self._by_id.get(handle.command_id) is handle:
             del self._by_id[handle.command_id]
+        self._slotted.discard(handle)
         self._release(self.schedule.forget(handle))
 
     async def _sleep_until(self, when: float) -> None:
@@ -512,6 +526,11 @@ class CommandTracker:
                 else:
                     self._schedule(handle, self._paused_until - now)
                 continue
+            if self.acks_live and now < handle._deadline:
+                wait = self._safety_slot_for(handle, now)
+                if wait > 0.0:
+                    self._schedule(handle, wait)
+                    continue
             if not self.acks_live and now < handle._deadline:
                 # What the schedule learned since it planned this read may move it.
                 wait = self.schedule.recheck(handle)
