@@ -162,9 +162,11 @@ class StreamDecryptor:
                 algorithms.AES(self._key.secret), modes.GCM(self._head)
             ).decryptor()
         data = self._tail + chunk
-        body, self._tail = data[:-TAG_SIZE], data[-TAG_SIZE:]
         if len(data) < TAG_SIZE:
-            body, self._tail = b"", data
+            self._tail = data
+            return b""
+        # A view, not a slice: a megabyte chunk is not copied once more before decrypting.
+        body, self._tail = memoryview(data)[:-TAG_SIZE], data[-TAG_SIZE:]
         out = self._decryptor.update(body)
         self.size += len(out)
         return out

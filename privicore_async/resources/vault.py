@@ -273,21 +273,41 @@ class Vault(Resource):
         self, token: str, key: DataKey, file: IO[bytes], timeout: float | None
     ) -> int:
         opener = StreamDecryptor(key)
-        # Plaintext goes to the file in writes of about CHUNK_SIZE: one thread hop per MiB,
-        # not one per network chunk.
-        pending = bytearray()
-        async with contextlib.aclosing(
-            DataTokens(self._client).receive_data(token, timeout=timeout, chunk_size=CHUNK_SIZE)
-        ) as chunks:
-            async for chunk in chunks:
-                pending += opener.update(chunk)
-                if len(pending) >= CHUNK_SIZE:
-                    await asyncio.to_thread(file.write, bytes(pending))
-                    pending.clear()
+
+        def decrypt_and_write(ciphertext: bytes) -> None:
+            file.write(opener.update(ciphertext))
+
+        # Ciphertext is gathered into batches of about CHUNK_SIZE, and each batch is decrypted
+        # and written in a worker thread while the next one arrives: one thread hop per MiB,
+        # and the loop keeps reading the socket meanwhile. One batch at a time, in order.
+        batch: builtins.list[bytes] = []
+        batched = 0
+        writing: asyncio.Future[None] | None = None
+        try:
+            async with contextlib.aclosing(
+                DataTokens(self._client).receive_data(token, timeout=timeout, chunk_size=CHUNK_SIZE)
+            ) as chunks:
+                async for chunk in chunks:
+                    batch.append(chunk)
+                    batched += len(chunk)
+                    if batched >= CHUNK_SIZE:
+                        if writing is not None:
+                            await writing
+                        data, batch, batched = b"".join(batch), [], 0
+                        writing = asyncio.ensure_future(asyncio.to_thread(decrypt_and_write, data))
+            if writing is not None:
+                await writing
+            await asyncio.to_thread(decrypt_and_write, b"".join(batch))
+        finally:
+            if writing is not None:
+                if not writing.done():
+                    # A thread cannot be stopped: the file is not closed under its feet.
+                    await asyncio.wait([writing])
+                if not writing.cancelled():
+                    writing.exception()  # seen: the error already on its way wins
         rest = opener.finalize()  # DecryptionError here: the caller discards the file
-        pending += rest
-        if pending:
-            await asyncio.to_thread(file.write, bytes(pending))
+        if rest:
+            await asyncio.to_thread(file.write, rest)
         await asyncio.to_thread(file.flush)
         return opener.size + len(rest)
 

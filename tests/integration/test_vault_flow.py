@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -183,6 +185,37 @@ async def test_one_altered_byte_fails_and_writes_nothing(
     with pytest.raises(errors.DecryptionError):
         await client.vault.retrieve_to(stored.token, key, sink)
     assert sink.getvalue() == b""
+
+
+async def test_a_failed_write_mid_stream_leaves_nothing_behind(
+    client: PrivicoreClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Batches are decrypted and written in a worker thread while the next one arrives: a
+    # write that fails there (a full disk) reaches the caller, and nothing partial remains.
+    key = DataKey.generate()
+    stored = await client.vault.store(os.urandom(3 << 20), key, context="c", file_name="d.bin")
+    opened = tempfile.NamedTemporaryFile
+
+    class FullDisk:
+        def __init__(self, file: Any) -> None:
+            self.file, self.name, self.written = file, file.name, 0
+
+        def write(self, data: bytes) -> int:
+            if self.written:
+                raise OSError(28, "No space left on device")
+            self.written += len(data)
+            return int(self.file.write(data))
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.file, name)
+
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", lambda **kw: FullDisk(opened(**kw)))
+    target = tmp_path / "out.bin"
+    target.write_bytes(b"previous content")
+    with pytest.raises(OSError, match="No space left"):
+        await client.vault.retrieve_to(stored.token, key, target)
+    assert target.read_bytes() == b"previous content"
+    assert os.listdir(tmp_path) == ["out.bin"]
 
 
 async def test_the_wrong_key_fails_clearly(client: PrivicoreClient) -> None:
