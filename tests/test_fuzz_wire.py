@@ -23,6 +23,7 @@ import sys
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import attrs
 import pytest
@@ -33,6 +34,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from privicore_async import PollPolicy, PrivicoreClient, RetryPolicy, errors
 from privicore_async.errors import ProtocolError
 from privicore_async.http import MemoryReply, MemorySender, PreparedRequest
+from privicore_async.http.transport import form_body
 from privicore_async.models import (
     AuthorizationCode,
     AuthToken,
@@ -795,3 +797,10 @@ async def test_a_422_nested_half_the_recursion_limit_deep_is_still_a_validation_
     async with _client(MemoryReply(422, nested(shape, depth))) as client:
         with pytest.raises((errors.ValidationError, errors.ProtocolError)):
             await client.devices.list()
+
+
+@given(pairs=st.lists(st.tuples(st.text(), st.text()), max_size=5))
+@example(pairs=[("deviceIdentifier", "dev-1.a_b~c"), ("scope[]", "a b&c=d/é\x00")])
+def test_form_body_is_urlencode_byte_for_byte(pairs: list[tuple[str, str]]) -> None:
+    # The submit path's own form encoder skips quote_plus for values that need no escaping.
+    assert form_body(pairs) == urlencode(pairs).encode()

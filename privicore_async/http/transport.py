@@ -23,10 +23,11 @@ import base64
 import contextlib
 import json
 import logging
+import string
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypedDict, Unpack
-from urllib.parse import quote, quote_plus, urlencode
+from urllib.parse import quote, quote_plus
 
 import attrs
 from yarl import URL
@@ -143,6 +144,21 @@ def _pairs(fields: Fields | None) -> list[tuple[str, str]]:
         return []
     items = fields.items() if isinstance(fields, Mapping) else fields
     return [(name, _form_value(value)) for name, value in items if value is not None]
+
+
+# What quote_plus leaves as it is (RFC 3986's unreserved characters).
+_UNRESERVED = string.ascii_letters + string.digits + "-._~"
+
+
+def _form_text(text: str) -> str:
+    # Ids and names rarely need escaping: only those that do pay for quote_plus.
+    return quote_plus(text) if text.strip(_UNRESERVED) else text
+
+
+def form_body(pairs: list[tuple[str, str]]) -> bytes:
+    """``urlencode(pairs).encode()``, byte for byte, without its per-value work for the
+    common values that need no escaping (on the path of every submit)."""
+    return "&".join(f"{_form_text(name)}={_form_text(value)}" for name, value in pairs).encode()
 
 
 def _rebind(parts: CallParts, route: Route) -> CallParts:
@@ -288,7 +304,7 @@ class Transport:
         body: bytes | AsyncIterable[bytes] | None = None
         if route.encoding is Encoding.FORM:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-            body = urlencode(_pairs(fields)).encode() if fields else b""
+            body = form_body(_pairs(fields)) if fields else b""
         elif route.encoding is Encoding.JSON:
             headers["Content-Type"] = "application/json"
             body = (
