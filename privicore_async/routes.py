@@ -1,7 +1,8 @@
-"""The endpoint table: one :class:`Route` per endpoint of the seed document (86 rows).
+"""The endpoint table: one :class:`Route` per endpoint of the seed document (86 rows), plus
+a few calls the seed does not list (``seed = false``, :attr:`Route.seed`).
 
 The rows are package data, ``routes.toml`` beside this module, loaded and checked at import;
-no other file holds a path string. Rows follow ``wire/endpoints.json``: method, path, body
+no other file holds a path string. Seed rows follow ``wire/endpoints.json``: method, path, body
 encoding, auth kind, phase, parameters, and the evidence behind the row. Rows whose evidence is
 ``"inferred"`` were proposed from naming conventions and have never been seen on a live server;
 :meth:`RouteTable.with_overrides` lets a user correct any of them without patching the package::
@@ -17,7 +18,7 @@ from __future__ import annotations
 import enum
 import re
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from importlib import resources
 from typing import Any
 from urllib.parse import quote
@@ -140,6 +141,9 @@ class Route:
     open_fields: bool = False  # free-form extra fields are allowed
     phase_assumed: bool = False
     host: Host = Host.API
+    seed: bool = True
+    """False for a call the seed document does not list (wire reference §b3: named only by a
+    guide); such rows are kept apart from the 86 that ``wire/endpoints.json`` mirrors."""
     _by_arg: dict[str, Param] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -249,6 +253,7 @@ _ROUTE_KEYS = frozenset(
         "open_fields",
         "phase_assumed",
         "host",
+        "seed",
     }
 )
 _PARAM_KEYS = frozenset({"name", "in", "required", "check", "arg"})
@@ -290,6 +295,7 @@ def load_rows(text: str) -> tuple[Route, ...]:
                 open_fields=row.get("open_fields", False),
                 phase_assumed=row.get("phase_assumed", False),
                 host=Host(row.get("host", Host.API.value)),
+                seed=bool(row.get("seed", True)),
             )
         )
     return tuple(rows)
@@ -299,12 +305,41 @@ def load_rows(text: str) -> tuple[Route, ...]:
 _ROWS = load_rows(resources.files(__package__).joinpath("routes.toml").read_text("utf-8"))
 
 
+def _statuses(value: Iterable[int]) -> frozenset[int]:
+    return frozenset(value)
+
+
+def _within_on(
+    instance: Alternative, attribute: attrs.Attribute[frozenset[int]], value: frozenset[int]
+) -> None:
+    if not value <= instance.on:
+        raise ValueError("Alternative.unproven_only must be a subset of on")
+
+
 @attrs.frozen
 class Alternative:
-    """A documented second choice for a route, tried once when the first answers ``on``."""
+    """A documented second choice for a route, tried once when the first answers ``on``.
+
+    ``unproven_only`` names statuses of ``on`` that switch only while the first route has never
+    answered 2xx on this client. Once it has, the first route is known to be served, and such
+    a status is its own answer: for the status endpoint a 404 then means "no such command
+    (yet)", and trying the alternative would only double every read of an id not visible yet.
+    """
 
     route: Route
-    on: frozenset[int]
+    on: frozenset[int] = attrs.field(converter=_statuses)
+    unproven_only: frozenset[int] = attrs.field(
+        default=frozenset(), converter=_statuses, validator=_within_on
+    )
+
+    def switches(self, status: int | None, *, first_proven: bool) -> bool:
+        """Whether the first route's answer ``status`` makes this alternative worth a try.
+
+        ``first_proven``: the first route has answered 2xx on this client before.
+        """
+        if status is None or status not in self.on:
+            return False
+        return not (first_proven and status in self.unproven_only)
 
 
 class RouteTable(Mapping[str, Route]):
@@ -369,8 +404,9 @@ class RouteTable(Mapping[str, Route]):
 _BY_NAME = {route.name: route for route in _ROWS}
 
 ALTERNATIVES: Mapping[str, Alternative] = {
-    # The seed TOC and the official page say GET; the probe (corrected live) uses POST. A 404
-    # from the status endpoint means "no such command (yet)", so only a 405 switches.
+    # The seed TOC and the official page say GET; the probe (corrected live) uses POST; the
+    # wire reference: "try POST; on 404/405 retry once with GET" (§a5). Once the POST has
+    # answered 2xx on a client, a 404 is "no such command (yet)" and no longer switches.
     "utility.command_status": Alternative(
         attrs.evolve(
             _BY_NAME["utility.command_status"],
@@ -378,7 +414,8 @@ ALTERNATIVES: Mapping[str, Alternative] = {
             encoding=Encoding.NONE,
             evidence="seed",
         ),
-        on=frozenset({405}),
+        on=frozenset({404, 405}),
+        unproven_only=frozenset({404}),
     ),
     # The official page documents this GET; the probe uses POST download-device-configuration.
     "devices.retrieve_configuration": Alternative(
@@ -392,8 +429,28 @@ ALTERNATIVES: Mapping[str, Alternative] = {
         ),
         on=frozenset({404, 405}),
     ),
+    # The official TOC says GET; the raw-Basic helper of the independent client that names
+    # this path is POST-only, with a form body (§b row 17).
+    "oauth.retrieve_scope": Alternative(
+        attrs.evolve(
+            _BY_NAME["oauth.retrieve_scope"],
+            method="POST",
+            encoding=Encoding.FORM,
+            evidence="probe-hint",
+        ),
+        on=frozenset({404, 405}),
+    ),
+    # Our path is inferred from the group's naming; a guide says /retrieve-strategy (§b2).
+    "authenticators.retrieve_voting_strategy": Alternative(
+        attrs.evolve(
+            _BY_NAME["authenticators.retrieve_voting_strategy"],
+            path="/verified-authenticator/retrieve-strategy",
+            evidence="guide",
+        ),
+        on=frozenset({404, 405}),
+    ),
 }
 """Documented second choices (wire reference §b2), and the statuses that make them worth a try."""
 
 ROUTES = RouteTable(_BY_NAME, ALTERNATIVES)
-"""The seed endpoints, by name."""
+"""The endpoints, by name: the seed's 86 and the non-seed calls (``Route.seed`` is False)."""

@@ -17,6 +17,7 @@ from privicore_async.errors import InvalidArgumentError
 from privicore_async.routes import (
     ALTERNATIVES,
     ROUTES,
+    Alternative,
     Auth,
     Encoding,
     Host,
@@ -76,9 +77,17 @@ INFERRED = {
 
 SEED_ENDPOINTS = 86  # the seed document's table of contents (../shared/wire/000_*.txt)
 
+# Calls the seed does not list, named only by a guide (wire reference §b3): kept apart from the
+# seed rows (``seed = false``), inferred, and last in routes.toml.
+NOT_IN_SEED = ("voting.cancel_pool", "authenticators.delete_voting_configuration")
+
 # The shared wire folder sits beside the repository (where CI has it). In CI a missing file
 # fails the test instead of skipping it: the comparison must not silently vanish.
 ENDPOINTS_JSON = Path(__file__).resolve().parents[2] / "shared" / "wire" / "endpoints.json"
+
+
+def _seed_rows() -> list[Route]:
+    return [row for row in routes_module._ROWS if row.seed]
 
 
 def _endpoints_json() -> list[dict[str, Any]]:
@@ -94,8 +103,9 @@ def _endpoints_json() -> list[dict[str, Any]]:
 
 
 def test_every_seed_endpoint_once_with_a_unique_name() -> None:
+    assert len(_seed_rows()) == SEED_ENDPOINTS
     rows = routes_module._ROWS
-    assert len(rows) == SEED_ENDPOINTS
+    assert len(rows) == SEED_ENDPOINTS + len(NOT_IN_SEED)
     assert len({row.name for row in rows}) == len(rows)  # a duplicate would vanish in the dict
     assert len(ROUTES) == len(rows)
     assert list(ROUTES) == [row.name for row in rows]
@@ -151,12 +161,44 @@ def test_route_invariants(name: str) -> None:
         assert route.phase is Phase.COMMAND
 
 
+def test_rows_not_in_the_seed_are_marked_inferred_and_come_last() -> None:
+    rows = routes_module._ROWS
+    assert tuple(row.name for row in rows[SEED_ENDPOINTS:]) == NOT_IN_SEED
+    assert all(row.seed for row in rows[:SEED_ENDPOINTS])
+    for name in NOT_IN_SEED:
+        route = ROUTES[name]
+        assert not route.seed
+        assert route.inferred
+        assert route.phase_assumed
+    cancel = ROUTES["voting.cancel_pool"]
+    assert (cancel.method, cancel.path, cancel.encoding, cancel.auth, cancel.phase) == (
+        "POST",
+        "/voting/cancel-pool",
+        Encoding.JSON,
+        Auth.TOKEN,
+        Phase.COMMAND,
+    )
+    assert cancel.params == (Param("poolId", Location.JSON),)
+    delete = ROUTES["authenticators.delete_voting_configuration"]
+    assert (delete.method, delete.path, delete.encoding, delete.auth, delete.phase) == (
+        "POST",
+        "/verified-authenticator/voting-configuration/delete",
+        Encoding.JSON,
+        Auth.TOKEN,
+        Phase.COMMAND,
+    )
+    assert delete.params == (Param("configurationId", Location.JSON),)
+    # The rows endpoints.json mirrors are exactly the seed's.
+    assert not any(name in {r.name for r in _seed_rows()} for name in NOT_IN_SEED)
+
+
 def test_inferred_routes_are_flagged() -> None:
-    inferred = {name for name, route in ROUTES.items() if route.inferred}
+    inferred = {name for name, route in ROUTES.items() if route.inferred and route.seed}
     assert len(inferred) == 29
     assert inferred == INFERRED
+    assert {n for n, r in ROUTES.items() if r.inferred and not r.seed} == set(NOT_IN_SEED)
     assert all(ROUTES[n].evidence == "inferred" for n in inferred)
-    assert not any(r.inferred for n, r in ROUTES.items() if n not in INFERRED)
+    assert not any(r.inferred for n, r in ROUTES.items() if n not in INFERRED | set(NOT_IN_SEED))
 
 
 @pytest.mark.parametrize(
@@ -231,8 +273,9 @@ def test_rows_in_scope_match_the_wire_reference(
 
 def test_table_matches_endpoints_json_row_by_row() -> None:
     rows = _endpoints_json()
-    assert len(rows) == len(routes_module._ROWS)
-    for row, route in zip(rows, routes_module._ROWS, strict=True):
+    seed = _seed_rows()
+    assert len(rows) == len(seed)
+    for row, route in zip(rows, seed, strict=True):
         where = f"{route.name} ({row['group']} / {row['name']})"
         assert (row["group"], row["name"]) == (route.group, route.title), where
         assert row["method"] == route.method, where
@@ -405,10 +448,24 @@ def test_route_table_is_a_read_only_mapping() -> None:
 
 
 def test_alternatives_are_the_documented_second_choices() -> None:
-    assert set(ALTERNATIVES) == {"utility.command_status", "devices.retrieve_configuration"}
+    assert set(ALTERNATIVES) == {
+        "utility.command_status",
+        "devices.retrieve_configuration",
+        "oauth.retrieve_scope",
+        "authenticators.retrieve_voting_strategy",
+    }
 
-    assert ALTERNATIVES["utility.command_status"].on == {405}  # a 404 is "not visible yet"
-    assert ALTERNATIVES["devices.retrieve_configuration"].on == {404, 405}
+    # §a5: "try POST; on 404/405 retry once with GET"; a 404 only until the POST has answered.
+    assert ALTERNATIVES["utility.command_status"].on == {404, 405}
+    assert ALTERNATIVES["utility.command_status"].unproven_only == {404}
+    for name in (
+        "devices.retrieve_configuration",
+        "oauth.retrieve_scope",
+        "authenticators.retrieve_voting_strategy",
+    ):
+        assert ALTERNATIVES[name].on == {404, 405}, name
+        assert ALTERNATIVES[name].unproven_only == frozenset(), name
+        assert ALTERNATIVES[name].route.name == name
     assert all(ROUTES.alternative(name) is alt for name, alt in ALTERNATIVES.items())
     assert ROUTES.alternative("storage.sync_device") is None
 
@@ -435,9 +492,55 @@ def test_alternatives_are_the_documented_second_choices() -> None:
     assert config.render_path({"deviceIdentifier": "../d"}) == (
         "/device/retrieve-device-configuration/..%2Fd"
     )
-    # The primary choices stay the probe's.
+    # §b row 17: the raw-Basic helper that names this path is POST-only, with a form body.
+    scope = ALTERNATIVES["oauth.retrieve_scope"].route
+    assert (scope.method, scope.path, scope.encoding, scope.auth, scope.params) == (
+        "POST",
+        "/oauth-application/retrieve-oauth-application-scope",
+        Encoding.FORM,
+        Auth.RAW_BASIC,
+        (),
+    )
+    assert scope.evidence == "probe-hint"
+
+    # §b2: the guide's path for the (inferred) voting strategy read.
+    strategy = ALTERNATIVES["authenticators.retrieve_voting_strategy"].route
+    assert (strategy.method, strategy.path, strategy.encoding, strategy.auth) == (
+        "GET",
+        "/verified-authenticator/retrieve-strategy",
+        Encoding.NONE,
+        Auth.TOKEN,
+    )
+    assert strategy.evidence == "guide"
+
+    # The primary choices stay the probe's (and the official TOC's, and the convention's).
     assert ROUTES["utility.command_status"].method == "POST"
     assert ROUTES["devices.retrieve_configuration"].path == "/device/download-device-configuration"
+    assert ROUTES["oauth.retrieve_scope"].method == "GET"
+    assert ROUTES["authenticators.retrieve_voting_strategy"].path == (
+        "/verified-authenticator/retrieve-voting-strategy"
+    )
+
+
+def test_an_unproven_only_status_switches_until_the_first_route_has_answered() -> None:
+    status = ALTERNATIVES["utility.command_status"]
+    assert status.switches(405, first_proven=False)
+    assert status.switches(405, first_proven=True)  # a refused method stays refused
+    assert status.switches(404, first_proven=False)  # the POST may not exist here
+    assert not status.switches(404, first_proven=True)  # the POST exists: "not yet"
+    assert not status.switches(500, first_proven=False)
+    assert not status.switches(None, first_proven=False)  # no answer: nothing to switch on
+    config = ALTERNATIVES["devices.retrieve_configuration"]
+    assert config.switches(404, first_proven=True)
+
+
+def test_an_alternative_takes_any_iterable_and_checks_unproven_only() -> None:
+    route = ROUTES["utility.command_status"]
+    alternative = Alternative(route, on=[405, 404], unproven_only={404})
+    assert alternative.on == frozenset({404, 405})
+    assert isinstance(alternative.unproven_only, frozenset)
+    with pytest.raises(ValueError, match="subset"):
+        Alternative(route, on={405}, unproven_only={404})
 
 
 # -- keyword rows, and the route placing and checking a call's arguments ---------------------------
@@ -465,6 +568,8 @@ evidence = "probe"
         routes_module.load_rows(row + 'params = [{ name = "a", in = "query", where = "b" }]\n')
     with pytest.raises(ValueError, match="'POSTAL' is not a valid"):
         routes_module.load_rows(row.replace('encoding = "none"', 'encoding = "POSTAL"'))
+    assert routes_module.load_rows(row)[0].seed
+    assert not routes_module.load_rows(row + "seed = false\n")[0].seed
 
 
 def test_each_parameter_has_a_python_argument_of_its_own() -> None:

@@ -12,10 +12,22 @@ from collections import Counter
 from ..contrib.progress import RunProgress
 from ..results import SyncOutcome, SyncProgress, SyncReport, SyncSource
 
+NO_REASON = "(no reason given)"
+"""A rejection whose reason did not reach the client: on the real wire a status read answers
+only "rejected"; the reason comes with a pushed ack."""
+
+
+def reason_text(reason: object) -> str:
+    """How a rejection reason is printed (:data:`NO_REASON` when there is none)."""
+    return NO_REASON if reason is None else str(reason)
+
+
 __all__ = [
+    "NO_REASON",
     "earlier_sources_line",
     "progress_detail",
     "progress_of_report",
+    "reason_text",
     "report_sources_line",
     "run_lines",
     "sources_line",
@@ -29,7 +41,7 @@ _MAX_REASONS = 10
 def progress_of_report(report: SyncReport) -> RunProgress:
     """A finished run's report as counts."""
     counts = report.counts()
-    reasons = Counter(str(line.reason) for line in report.rejected)
+    reasons = Counter(reason_text(line.reason) for line in report.rejected)
     in_doubt = counts[SyncOutcome.IN_DOUBT]
     return RunProgress(
         total=len(report.outcomes),

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import attrs
 
 from ..results import DeviceSyncOutcome, SyncOutcome, SyncReport
+from .run_summary import reason_text
 
 __all__ = ["SUCCEEDS", "DemoRun", "summary_lines", "unexpected"]
 
@@ -52,7 +53,8 @@ def unexpected(expected: Mapping[str, str], report: SyncReport) -> list[str]:
         f"{line.device_identifier}: expected {expected.get(line.device_identifier, '?')}, "
         f"got {_describe(line)}"
         for line in report.outcomes
-        if _ending(line) != expected.get(line.device_identifier)
+        if _ending(line, expected.get(line.device_identifier))
+        != expected.get(line.device_identifier)
     ]
     reported = {line.device_identifier for line in report.outcomes}
     problems += [f"{device}: no outcome reported" for device in expected if device not in reported]
@@ -71,11 +73,13 @@ def summary_lines(run: DemoRun) -> list[str]:
     ]
 
 
-def _ending(line: DeviceSyncOutcome) -> str:
+def _ending(line: DeviceSyncOutcome, expected: str | None) -> str:
     if line.outcome is SyncOutcome.SUCCEEDED:
         return SUCCEEDS
     if line.outcome is SyncOutcome.REJECTED:
-        return str(line.reason)
+        if line.reason is None and expected not in (None, SUCCEEDS):
+            return expected  # a rejection as planned; the wire just did not say why
+        return reason_text(line.reason)
     return f"<{line.outcome.value}>"  # never equal to an expectation
 
 
@@ -93,7 +97,7 @@ def _count_lines(report: SyncReport) -> list[str]:
 
 
 def _reason_lines(report: SyncReport) -> list[str]:
-    reasons = Counter(str(line.reason) for line in report.rejected)
+    reasons = Counter(reason_text(line.reason) for line in report.rejected)
     if not reasons:
         return ["rejection reasons: none"]
     return ["rejection reasons"] + [

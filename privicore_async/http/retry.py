@@ -26,9 +26,12 @@ a command ``POST`` that got *any* answer is never sent twice, it could start the
 and a stream may be a single-use download. A 401 means the server did not act, so one fresh
 token and one replay are safe ("reauth" falls back to "give up" once used, or when no fresh
 token can be had; for the socket to "retry"). A route's documented alternative is tried once
-for the statuses the route table names for it (:class:`~privicore_async.routes.Alternative`):
-the transport remembers a switch made after a 405 (a method refused once is refused always),
-and when the alternative answers one of those statuses too, the first answer is the error.
+for the statuses the route table names for it (:class:`~privicore_async.routes.Alternative`),
+some of them only until the first route has answered 2xx on this client (the status endpoint's
+404: once its POST is known to be served, a 404 is "no such command yet", so the reads of an id
+not visible yet are not doubled). The transport remembers a switch made after a 405 (a method
+refused once is refused always), and when the alternative answers one of those statuses too,
+the first answer is the error.
 Status reads are single attempts: the tracker reads again at the handle's next due time
 ("later"), pauses all reads on 429, and gives a 404 a grace period ("not yet"). A failed token
 renewal falls back to a fresh login. The ack channel reconnects whatever happened.

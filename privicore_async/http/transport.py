@@ -226,6 +226,8 @@ class Transport:
         self.limits = limits or Limits()
         """The largest answers read into memory (a larger one is a ProtocolError)."""
         self._switched: dict[str, Route] = {}  # alternatives in use after a 405
+        # Routes whose first choice has answered 2xx on this client (Alternative.switches).
+        self._proven: set[str] = set()
         self._unreachable_since: float | None = None  # the outage under way, if any
 
     def base_url(self, host: Host) -> str | None:
@@ -370,6 +372,8 @@ class Transport:
             self._note_reachability(got)
             if got.status is not None:
                 self._answered(prepared, got.status, started, budget.retries + 1)
+                if got.status < 300 and alternative is not None and first is None:
+                    self._proven.add(route.name)
                 if got.status < 300 and got.too_large is None:
                     return got
                 if got.status < 300:
@@ -377,8 +381,7 @@ class Transport:
             switch = (
                 alternative is not None
                 and first is None
-                and got.status is not None
-                and got.status in alternative.on
+                and alternative.switches(got.status, first_proven=route.name in self._proven)
             )
             action = decide(
                 kind,

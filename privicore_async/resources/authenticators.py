@@ -1,8 +1,10 @@
 """Verified authenticators: the devices that vote on policy-gated operations, the profile-wide
 voting settings, and named voting configurations (wire reference §b rows 46-57, §c7 steps 1-3).
 
-Six of these routes are inferred (no public evidence); each says so, and any of them can be
-corrected without a release: ``PrivicoreClient(routes={"authenticators.list": ("GET", "/...")})``.
+Six of these routes are inferred (no public evidence), and a seventh,
+:meth:`Authenticators.delete_voting_configuration`, is named only by a guide (not in the seed);
+each says so, and any of them can be corrected without a release:
+``PrivicoreClient(routes={"authenticators.list": ("GET", "/...")})``.
 """
 
 from __future__ import annotations
@@ -104,9 +106,10 @@ class Authenticators(Resource):
     async def retrieve_voting_strategy(self) -> VotingStrategy:
         """``GET /verified-authenticator/retrieve-voting-strategy``: the profile-wide settings.
 
-        The path and the answer are **inferred** (no public evidence; a guide says
-        ``/retrieve-strategy``); correct the path with ``PrivicoreClient(routes={
-        "authenticators.retrieve_voting_strategy": ("GET", "/...")})``.
+        The path and the answer are **inferred** (no public evidence); a guide says
+        ``GET /verified-authenticator/retrieve-strategy``, which is tried once when the first
+        path answers 404 or 405 (§b2; a 405 keeps the client on it). Correct the path with
+        ``PrivicoreClient(routes={"authenticators.retrieve_voting_strategy": ("GET", "/...")})``.
         """
         response = await self._client.call("authenticators.retrieve_voting_strategy")
         return structure(
@@ -266,6 +269,26 @@ class Authenticators(Resource):
             )
         return await self._client.command(
             "authenticators.update_voting_configuration", args, timeout=timeout
+        )
+
+    async def delete_voting_configuration(
+        self, configuration_id: str, *, timeout: float | None = None
+    ) -> CommandHandle:
+        """``POST /verified-authenticator/voting-configuration/delete`` (JSON)
+        ``configurationId`` (the configuration's name, as far as known): remove a voting
+        configuration.
+
+        **Not in the seed**: only a guide names this call (§b3), and the encoding, field and
+        phase are **inferred** from the register and update siblings; correct the path with
+        ``PrivicoreClient(routes={
+        "authenticators.delete_voting_configuration": ("POST", "/...")})``. The sandbox answers
+        404 for an unknown configuration and rejects the command
+        (``voting_configuration.in_use``) while a policy still links to it.
+        """
+        return await self._client.command(
+            "authenticators.delete_voting_configuration",
+            {"configuration_id": configuration_id},
+            timeout=timeout,
         )
 
     async def list_voting_configurations(self) -> builtins.list[VotingConfiguration]:

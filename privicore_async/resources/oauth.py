@@ -201,8 +201,11 @@ class OAuth(Resource):
         """``GET /oauth-application/retrieve-oauth-application-scope`` with
         ``Authorization: Basic <access token verbatim>``: the scopes the token grants.
 
-        The answer's shape was never recorded (§b row 17): ``{"scope": ...}``,
-        ``{"scopes": ...}``, a list or a comma-separated string are all accepted.
+        The official TOC says GET; the independent client's helper for this path sends a POST
+        with a form body (§b row 17), so a 404 or 405 is tried once more as that POST (an
+        empty form; a 405 keeps the client on POST). The answer's shape was never recorded:
+        ``{"scope": ...}``, ``{"scopes": ...}``, a list or a comma-separated string are all
+        accepted.
         """
         token = access_token.token if isinstance(access_token, OAuthTokens) else access_token
         credential = require_token("access_token", token)

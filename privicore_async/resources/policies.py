@@ -63,14 +63,17 @@ class Policies(Resource):
         configuration: Mapping[str, Any],
         *,
         voting_configuration_id: str | None = None,
+        also_configuration_id: bool = False,
         timeout: float | None = None,
     ) -> CommandHandle:
         """``POST /policy/register`` (JSON): a new policy, **inactive** until :meth:`activate`.
 
         Sends ``name``, ``policyTemplateId``, ``applyingEventIds`` (a JSON array of event ids
         of that template) and ``configuration`` (a non-empty JSON object). A voting
-        configuration (its name) is sent under **both** ``votingConfigurationId`` (the probe)
-        and ``configurationId`` (the official page), because the sources disagree (§b2).
+        configuration (its name) is sent as ``votingConfigurationId``, the key the probe sends
+        and the only one any public client sends. The official page calls the link
+        ``configurationId`` instead (§b2, open question 1); ``also_configuration_id=True``
+        sends the same value under that key too, for a server that reads only that one.
         The policy's id for activate/deactivate/delete comes from :meth:`retrieve`.
         """
         events = _require_event_ids(event_ids)
@@ -90,7 +93,8 @@ class Policies(Resource):
                 "voting_configuration_id", voting_configuration_id, field="votingConfigurationId"
             )
             args["voting_configuration_id"] = voting_configuration_id
-            args["configuration_id"] = voting_configuration_id
+            if also_configuration_id:
+                args["configuration_id"] = voting_configuration_id
         return await self._client.command("policies.register", args, timeout=timeout)
 
     async def list_active(self) -> builtins.list[Policy]:

@@ -1,7 +1,8 @@
 """Voting: manual voting pools and pool status (wire reference §b rows 85-86, §c7 step 9).
 
-Policy-gated operations open their pools by themselves; ``create`` opens one by hand. Votes are
-cast by the authenticator devices in their own app, which this SDK does not cover.
+Policy-gated operations open their pools by themselves; ``create`` opens one by hand and
+``cancel_pool`` (not in the seed: a guide's call, §b3) closes an open one. Votes are cast by the
+authenticator devices in their own app, which this SDK does not cover.
 """
 
 from __future__ import annotations
@@ -48,6 +49,20 @@ class Voting(Resource):
         if description is not None:
             args["description"] = description
         return await self._client.command("voting.create", args, timeout=timeout)
+
+    async def cancel_pool(self, pool_id: str, *, timeout: float | None = None) -> CommandHandle:
+        """``POST /voting/cancel-pool`` (JSON) ``poolId``: cancel an open voting pool.
+
+        **Not in the seed**: only a guide names this call (§b3), and the encoding, field and
+        phase are **inferred** (from ``voting/create`` and ``check-pool-status``); correct the
+        path with ``PrivicoreClient(routes={"voting.cancel_pool": ("POST", "/...")})``. In the
+        sandbox an unknown pool answers 404, a pool no longer open is rejected
+        (``vote.pool_not_open``), and a cancelled pool's status reads ``cancelled``; the
+        operation a policy held behind it is rejected ``vote.cancelled``.
+        """
+        return await self._client.command(
+            "voting.cancel_pool", {"pool_id": pool_id}, timeout=timeout
+        )
 
     async def check_pool_status(self, pool_id: str) -> VotingPool:
         """``GET /voting/check-pool-status/{poolId}`` (URL-quoted): a pool's status and votes;

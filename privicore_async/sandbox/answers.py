@@ -1,8 +1,10 @@
 """How the sandbox puts answers on the wire: JSON bodies, error bodies, command-id shapes.
 
-Every command id goes out in the ``x-dpt-cab-id`` header and, depending on the configured
-shape, in the body as one of the forms of wire reference §a4; status answers use the forms of
-§a5. ``"mixed"`` rotates through the forms deterministically so a client meets all of them.
+A command id goes out in the body in one of the forms of wire reference §a4 (by default a bare
+JSON string, as the real server answers, §a4b), and in the ``x-dpt-cab-id`` header when the
+shape is ``"header"`` or the header is switched on; status answers use the forms of §a5 (by
+default a bare status word). ``"mixed"`` rotates through the forms deterministically so a
+client meets all of them.
 """
 
 from __future__ import annotations
@@ -99,9 +101,10 @@ def status_shapes(shape: str) -> ShapeCycle:
     return ShapeCycle(shape, STATUS_SHAPES)
 
 
-def command_accepted(command_id: str, shape: str) -> web.Response:
-    """The 202 of an accepted command: the id in the header, and in the body per ``shape``."""
-    headers = {COMMAND_ID_HEADER: command_id}
+def command_accepted(command_id: str, shape: str, *, header: bool = False) -> web.Response:
+    """The 202 of an accepted command: the id in the body per ``shape`` (``"header"``: only in
+    the ``x-dpt-cab-id`` header, empty body), and also in that header when ``header``."""
+    headers = {COMMAND_ID_HEADER: command_id} if header or shape == "header" else {}
     if shape == "header":
         return web.Response(status=202, headers=headers)
     if shape == "text":

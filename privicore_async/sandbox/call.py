@@ -88,7 +88,9 @@ class Call:
         )
         if ctx.channel is not None:
             ctx.channel.accepted(command)
-        return command_accepted(command.command_id, shape or ctx.id_shapes.next())
+        return command_accepted(
+            command.command_id, shape or ctx.id_shapes.next(), header=ctx.settings.id_header
+        )
 
     def accept_for_device(
         self, identifier: str, rule: DeviceRule, *, shape: str | None = None

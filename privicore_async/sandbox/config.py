@@ -48,9 +48,12 @@ def _positive(instance: object, attribute: attrs.Attribute[float], value: float)
 class Settings:
     """How the sandbox shapes its answers; fixed for the lifetime of a :class:`Sandbox`."""
 
-    id_shape: IdShape = attrs.field(default="mixed", validator=_one_of((*ID_SHAPES, "mixed")))
+    # The defaults are the real server's wire (wire reference §a4b): the id in the body as a
+    # bare JSON string, no id header, a bare status word. The other shapes are opt-in.
+    id_shape: IdShape = attrs.field(default="json-string", validator=_one_of((*ID_SHAPES, "mixed")))
+    id_header: bool = attrs.field(default=False, converter=bool)
     status_shape: StatusShape = attrs.field(
-        default="object", validator=_one_of((*STATUS_SHAPES, "mixed"))
+        default="string", validator=_one_of((*STATUS_SHAPES, "mixed"))
     )
     status_methods: tuple[str, ...] = attrs.field(default=STATUS_METHODS, converter=_methods)
     token_ttl: float = attrs.field(default=3600.0, validator=_positive)

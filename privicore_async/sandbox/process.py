@@ -91,8 +91,32 @@ def parser(prog: str = "python -m privicore_async.sandbox") -> argparse.Argument
     p.add_argument("--latency", type=float, default=0.2, help="seconds until a command settles")
     p.add_argument("--jitter", type=float, default=0.0, help="extra random settle delay bound")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--id-shape", choices=(*ID_SHAPES, "mixed"), default="mixed")
-    p.add_argument("--status-shape", choices=(*STATUS_SHAPES, "mixed"), default="object")
+    # Defaults: the real server's wire (wire reference §a4b); the rest is opt-in variety.
+    p.add_argument(
+        "--id-shape",
+        choices=(*ID_SHAPES, "mixed"),
+        default="json-string",
+        help="how a 202 body carries the command id (default: json-string, as the real server)",
+    )
+    p.add_argument(
+        "--id-header",
+        action="store_true",
+        help="also send the command id in an x-dpt-cab-id header on every 202",
+    )
+    p.add_argument(
+        "--status-shape",
+        choices=(*STATUS_SHAPES, "mixed"),
+        default="string",
+        help="how /request-status answers (default: string, a bare status word)",
+    )
+    p.add_argument(
+        "--ws-progress-interval",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="also push progress acks (command_status 1) on accept and every SECONDS "
+        "(default: settle acks only, as the real server)",
+    )
     p.add_argument(
         "--status-methods", default=",".join(STATUS_METHODS), help="e.g. POST,GET or POST"
     )
@@ -161,7 +185,9 @@ def main(
             jitter=args.jitter,
             seed=args.seed,
             id_shape=args.id_shape,
+            id_header=args.id_header,
             status_shape=args.status_shape,
+            ws_progress_interval=args.ws_progress_interval,
             status_methods=tuple(m.strip() for m in args.status_methods.split(",") if m.strip()),
             token_ttl=args.token_ttl,
             reauthorize_mode=args.reauthorize_mode,

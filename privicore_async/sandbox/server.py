@@ -13,9 +13,12 @@ import random
 import time
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
+import attrs
 from aiohttp import web
+from aiohttp.typedefs import Handler as AiohttpHandler
+from multidict import MultiDict
 
 from ..routes import ROUTES, Host, Route
 from .access import (
@@ -27,7 +30,7 @@ from .access import (
     warn_exposed,
 )
 from .answers import id_shapes, json_answer, not_found, status_shapes, validation_failed
-from .call import Context, endpoint
+from .call import Call, Context, Handler, endpoint
 from .config import STATUS_METHODS, IdShape, ReauthorizeMode, Settings, StatusShape
 from .data_hosts import DataHosts
 from .engine import CommandEngine
@@ -36,6 +39,7 @@ from .handlers import HANDLERS, not_implemented
 from .rate_limit import RateLimit, TokenBucket, rate_limit_middleware
 from .state import SandboxState
 from .stats import SandboxStats
+from .validation import FormReader
 from .voting_state import Pool
 from .ws import WsFaults, WsOutput, WsProxy, WsStats
 
@@ -49,24 +53,41 @@ class Sandbox:
     """An in-memory Privicore server on loopback (aiohttp.web), for tests, demos and benchmarks.
 
     ``latency``/``jitter``: every command settles ``latency + uniform(0, jitter)`` seconds after
-    it was accepted (seeded by ``seed``). ``id_shape`` picks how 202 bodies carry the command id
-    (``"json-string"``, ``"text"``, ``"array"``, ``"object"``, ``"header"``, or ``"mixed"`` to
-    rotate); the id is always in the ``x-dpt-cab-id`` header too. ``status_shape`` does the same
-    for status answers (``"object"``, ``"string"``, ``"array"``, ``"mixed"``), and
-    ``status_methods`` the HTTP methods the status endpoint accepts (the other one gets 405).
+    it was accepted (seeded by ``seed``).
+
+    The defaults are the real server's wire as the evidence shows (wire reference §a4b): a 202
+    carries the command id in its body as a bare JSON string, status answers are a bare word
+    (``"started"``, ``"succeeded"``, ``"rejected"``), and the WebSocket pushes only settle acks.
+    The variety is opt-in, for testing a client's parser: ``id_shape`` picks how 202 bodies
+    carry the id (``"json-string"``, ``"text"``, ``"array"``, ``"object"``, ``"header"``: only
+    in the ``x-dpt-cab-id`` header, or ``"mixed"`` to rotate), ``id_header=True`` adds that
+    header to every 202; ``status_shape`` does the same for status answers (``"string"``,
+    ``"array"``, ``"object"``: the legacy ``{commandId, command_status, body}`` that carries a
+    rejection's reason, ``"mixed"``), and ``status_methods`` the HTTP methods the status
+    endpoint accepts (the other one gets 405). ``sync-device`` and ``request-data`` answer with
+    the id in the header only, whatever the shape (``request-data`` per the evidence;
+    ``sync-device``, documented as "202, no body", by the sandbox's guess).
     ``token_ttl`` is the lifetime of tokens from ``authenticate``; ``reauthorize_mode`` is
     ``"sync"`` (200 with a new token) or ``"command"`` (202, the same token is extended on
     settle). ``faults`` injects random faults; :meth:`inject` scripts one-offs. ``port=0`` picks
     a free port.
 
-    The WebSocket ack channel (:attr:`ws_url`, its own port) pushes ``command_status`` 1 on
-    accept and every ``ws_progress_interval`` seconds while pending (with a keep-alive), 2/3 on
-    settle, and the answer of each ``request-data`` as ``ws_output`` says (``"auto"``,
-    ``"inline"``, ``"token"``, ``"url"``; ``STREAM-READY`` follows a token after
-    ``ws_stream_ready_delay``). ``ws_faults`` drops or delays settle acks; :meth:`ws_drop_next`,
+    The WebSocket ack channel (:attr:`ws_url`, its own port) pushes ``command_status`` 2/3 on
+    settle and a keep-alive frame every second; with ``ws_progress_interval`` (off by default)
+    also ``command_status`` 1 on accept and every that many seconds while pending. The answer
+    of each ``request-data`` goes out as ``ws_output`` says (``"auto"``, ``"inline"``,
+    ``"token"``, ``"url"``; ``STREAM-READY`` follows a token after ``ws_stream_ready_delay``).
+    ``ws_faults`` drops or delays settle acks; :meth:`ws_drop_next`,
     :meth:`ws_refuse_joins` and :meth:`ws_disconnect_all` script one-offs. ``early_acks``:
     commands settle at once and their 202 is answered ``early_ack_delay`` seconds later, so the
     ack arrives before the 202.
+
+    ``alternative_routes`` serves the documented second choices of the route table
+    (:data:`~privicore_async.routes.ALTERNATIVES`): ``False`` (the default) serves the first
+    choices only, the real server's wire as far as known; ``True`` serves each alternative too;
+    ``"only"`` serves it in place of the first choice, which then answers 404 (another path) or
+    405 (another method), for testing a client's fallback. The status endpoint keeps its own
+    switch, ``status_methods``.
 
     ``rate_limit=(rate, burst)``: a gateway token bucket of ``burst`` tokens refilled at
     ``rate`` per second; a request to the API host that finds it empty is answered 429 with a
@@ -87,14 +108,16 @@ class Sandbox:
         *,
         latency: float = 0.2,
         jitter: float = 0.0,
-        id_shape: IdShape = "mixed",
-        status_shape: StatusShape = "object",
+        id_shape: IdShape = "json-string",
+        id_header: bool = False,
+        status_shape: StatusShape = "string",
         status_methods: tuple[str, ...] = STATUS_METHODS,
         token_ttl: float = 3600.0,
         reauthorize_mode: ReauthorizeMode = "sync",
+        alternative_routes: bool | Literal["only"] = False,
         faults: Faults | None = None,
         ws_output: WsOutput = "auto",
-        ws_progress_interval: float = 1.0,
+        ws_progress_interval: float | None = None,
         ws_stream_ready_delay: float = 0.01,
         ws_faults: WsFaults | None = None,
         early_acks: bool = False,
@@ -112,6 +135,7 @@ class Sandbox:
         check_admin_token(self._admin_token)
         self.settings = Settings(
             id_shape=id_shape,
+            id_header=id_header,
             status_shape=status_shape,
             status_methods=status_methods,
             token_ttl=token_ttl,
@@ -126,6 +150,9 @@ class Sandbox:
         """The gateway's limit (``None``: none); fixed for the lifetime of the sandbox."""
         self.host = host
         self.port = port
+        if alternative_routes not in (False, True, "only"):
+            raise ValueError(f"alternative_routes: a bool or 'only', not {alternative_routes!r}")
+        self._alternative_routes = alternative_routes
         self._injector = FaultInjector(self.faults)
         self._engine = CommandEngine(
             self.state.commands, self.stats, latency=latency, jitter=jitter, rng=random.Random(seed)
@@ -356,6 +383,15 @@ class Sandbox:
             return self.settings.status_methods
         return (route.method,)
 
+    def _served(self, route: Route) -> tuple[Route, ...]:
+        """What is served under ``route``'s name: it, its alternative, or both."""
+        alternative = ROUTES.alternative(route.name)
+        if alternative is None or route.name == "utility.command_status":
+            return (route,)  # the status endpoint's methods are status_methods' business
+        if self._alternative_routes == "only":
+            return (alternative.route,)
+        return (route, alternative.route) if self._alternative_routes else (route,)
+
     def _build_app(self) -> web.Application:
         middlewares = [fault_middleware(self._injector, self.stats)]
         if self.rate_limit is not None:
@@ -365,12 +401,22 @@ class Sandbox:
         # Outermost of all: a refused admin request touches no bucket, counter or fault.
         middlewares.insert(0, admin_guard_middleware(ADMIN_PREFIX, self._admin_token))
         app = web.Application(middlewares=middlewares)
-        for route in ROUTES.values():
-            if route.host is not Host.API:
+        for first in ROUTES.values():
+            if first.host is not Host.API:
                 continue
-            handler = endpoint(route, HANDLERS.get(route.name, not_implemented), self._ctx)
-            for method in self._methods(route):
-                app.router.add_route(method, route.path, handler, name=route.name)
+            served = self._served(first)
+            for route in served:
+                handle = HANDLERS.get(route.name, not_implemented)
+                if route is not first:
+                    handle = _as_first_choice(handle)
+                handler = endpoint(route, handle, self._ctx)
+                name = route.name
+                if len(served) > 1 and route.path != first.path:
+                    # aiohttp names one path only: the alternative's own path is counted here.
+                    name = f"{route.name}:alternative"
+                    handler = _counted(handler, route.name, self.stats)
+                for method in self._methods(route):
+                    app.router.add_route(method, route.path, handler, name=name)
         admin = (
             ("GET", "/stats", self._admin_stats, "stats"),
             ("GET", "/settled", self._admin_settled, "settled"),
@@ -435,3 +481,37 @@ class Sandbox:
         if "jitter" in values:
             self.jitter = values["jitter"]
         return json_answer({"latency": self.latency, "jitter": self.jitter})
+
+
+# -- serving a route's alternative with its first choice's handler ------------------------------
+
+
+@attrs.define(eq=False)
+class _AlternativeCall(Call):
+    """A call on a route's alternative: the path values it carries (``{deviceIdentifier}``)
+    also read as the form fields the first choice's handler reads."""
+
+    async def form(self) -> FormReader:
+        fields: MultiDict[Any] = MultiDict(await self.request.post())
+        fields.extend(self.request.match_info)
+        return FormReader(fields)
+
+
+def _as_first_choice(handler: Handler) -> Handler:
+    """``handler`` (a first choice's), serving that route's alternative."""
+
+    async def alternative(call: Call) -> web.StreamResponse:
+        return await handler(_AlternativeCall(call.request, call.ctx, call.route, call.token))
+
+    return alternative
+
+
+def _counted(handler: AiohttpHandler, name: str, stats: SandboxStats) -> AiohttpHandler:
+    """``handler``, counting its requests under ``name`` (the fault middleware counts and faults
+    by the aiohttp route name, which this path cannot carry: injected faults skip it)."""
+
+    async def counted(request: web.Request) -> web.StreamResponse:
+        stats.requests[name] += 1
+        return await handler(request)
+
+    return counted

@@ -7,7 +7,8 @@ accepted whose route is named by an applying event of one of its profile's activ
 :meth:`VotingRegistry.vote` (on the real service from the authenticators' own app, which the SDK
 does not cover; tests call :meth:`~privicore_async.sandbox.Sandbox.vote`). The command settles
 with its own rule once the votes approve, ``vote.denied`` once approval can no longer be reached,
-``vote.timeout`` after ``timeLimit * numberOfAttempts`` seconds.
+``vote.timeout`` after ``timeLimit * numberOfAttempts`` seconds, ``vote.cancelled`` when its
+pool is cancelled (:meth:`VotingRegistry.cancel`, ``voting/cancel-pool``, a guide's call).
 
 A gated command's pool id is the command id (the real service does not document where that id
 comes from, §c7 step 9); a manual pool (``voting/create``) also takes its command id.
@@ -166,6 +167,7 @@ class PoolStatus(enum.Enum):
     APPROVED = "approved"
     DENIED = "denied"
     EXPIRED = "expired"
+    CANCELLED = "cancelled"  # voting/cancel-pool (not in the seed; the sandbox's spelling)
 
 
 @attrs.define(eq=False)
@@ -240,6 +242,14 @@ class VotingRegistry:
     def configuration(self, profile_id: str, name: str) -> VotingConfiguration | None:
         """The profile's configuration called ``name``; others' configurations are unknown."""
         return self.configurations.get((profile_id, name))
+
+    def policies_using(self, profile_id: str, configuration_name: str) -> list[Policy]:
+        """The profile's policies (active or not) that link the configuration by name."""
+        return [
+            p
+            for p in self.policies.values()
+            if p.profile_id == profile_id and p.voting_configuration_id == configuration_name
+        ]
 
     def policy_by_name(self, profile_id: str, name: str) -> Policy | None:
         """The profile's policy called ``name``."""
@@ -349,10 +359,28 @@ class VotingRegistry:
             raise ValueError(f"device {device_identifier} already voted in pool {pool_id}")
         pool.votes[device_identifier] = bool(approve)
         pool.count()
-        if pool.status is not PoolStatus.OPEN and pool.command_id is not None:
-            engine = self._engine
-            command = None if engine is None else engine.commands.get(pool.command_id)
-            if engine is not None and command is not None:
-                denied = pool.status is PoolStatus.DENIED
-                engine.release(command, Outcome.reject("vote.denied") if denied else None)
+        if pool.status is not PoolStatus.OPEN:
+            denied = pool.status is PoolStatus.DENIED
+            self._release(pool, Outcome.reject("vote.denied") if denied else None)
         return pool
+
+    def cancel(self, pool_id: str) -> Pool:
+        """Cancel an open pool; the command it holds is rejected ``vote.cancelled``.
+
+        ``KeyError`` for an unknown pool; ``ValueError`` if the pool is no longer open.
+        """
+        pool = self.pools[pool_id]
+        if pool.refresh(time.time()) is not PoolStatus.OPEN:
+            raise ValueError(f"pool {pool_id} is {pool.status.value}, not open")
+        pool.status = PoolStatus.CANCELLED
+        self._release(pool, Outcome.reject("vote.cancelled"))
+        return pool
+
+    def _release(self, pool: Pool, outcome: Outcome | None) -> None:
+        """Settle the command a decided pool holds: by its own rule, or with ``outcome``."""
+        engine = self._engine
+        if pool.command_id is None or engine is None:
+            return
+        command = engine.commands.get(pool.command_id)
+        if command is not None:
+            engine.release(command, outcome)

@@ -64,6 +64,7 @@ CLOSE_UNAUTHORIZED = 4401  # after a refused join
 CLOSE_RESTART = 1012  # ws_disconnect_all(): "service restart", clients should reconnect
 CLOSE_GOING_AWAY = 1001  # the sandbox is closing
 _HEARTBEAT = 20.0  # seconds between server pings
+_KEEP_ALIVE_INTERVAL = 1.0  # seconds between keep-alive frames (unknown types clients ignore)
 _CLOSE_TIMEOUT = 2.0  # seconds a closing handshake may take
 
 _Kind = Literal["ack", "request", "stream_ready", "keep_alive"]
@@ -151,15 +152,15 @@ class WsProxy:
         downstream_url: Callable[[], str],
         host: str,
         output: WsOutput = "auto",
-        progress_interval: float = 1.0,
+        progress_interval: float | None = None,
         stream_ready_delay: float = 0.01,
         faults: WsFaults | None = None,
         heartbeat: float = _HEARTBEAT,
     ) -> None:
         if output not in WS_OUTPUTS:
             raise ValueError(f"ws_output must be one of {WS_OUTPUTS}, got {output!r}")
-        if not progress_interval > 0:
-            raise ValueError(f"ws_progress_interval must be > 0, got {progress_interval!r}")
+        if progress_interval is not None and not progress_interval > 0:
+            raise ValueError(f"ws_progress_interval must be > 0 or None, got {progress_interval!r}")
         if not stream_ready_delay >= 0:
             raise ValueError(f"ws_stream_ready_delay must be >= 0, got {stream_ready_delay!r}")
         self.stats = WsStats()
@@ -168,7 +169,8 @@ class WsProxy:
         self._downstream_url = downstream_url
         self._host = host
         self._output = output
-        self._interval = float(progress_interval)
+        # None (the default, as the real server): only settle acks are pushed (§a4b).
+        self._progress = None if progress_interval is None else float(progress_interval)
         self._stream_ready_delay = float(stream_ready_delay)
         self._heartbeat = heartbeat
         self._rng = random.Random(self.faults.seed)
@@ -181,7 +183,8 @@ class WsProxy:
         self._late: list[tuple[float, int, str, str, _Kind]] = []  # a heap, earliest first
         self._order = itertools.count()
         self._late_timer: asyncio.TimerHandle | None = None
-        self._ticker: asyncio.TimerHandle | None = None
+        self._ticker: asyncio.TimerHandle | None = None  # keep-alive frames
+        self._progress_ticker: asyncio.TimerHandle | None = None  # progress acks, if any
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
@@ -213,15 +216,17 @@ class WsProxy:
         address, port = runner.addresses[0][:2]
         self._url = f"ws://[{address}]:{port}" if ":" in address else f"ws://{address}:{port}"
         self._loop = asyncio.get_running_loop()
-        self._ticker = self._loop.call_later(self._interval, self._tick)
+        self._ticker = self._loop.call_later(_KEEP_ALIVE_INTERVAL, self._keep_alive)
+        if self._progress is not None:
+            self._progress_ticker = self._loop.call_later(self._progress, self._tick_progress)
 
     async def close(self) -> None:
         """Close every socket (1001), cancel the timers, stop serving. Idempotent."""
         self._closed = True
-        for timer in (self._ticker, self._late_timer):
+        for timer in (self._ticker, self._progress_ticker, self._late_timer):
             if timer is not None:
                 timer.cancel()
-        self._ticker = self._late_timer = None
+        self._ticker = self._progress_ticker = self._late_timer = None
         self._late.clear()
         self.disconnect_all(CLOSE_GOING_AWAY)
         waits = [asyncio.ensure_future(client.done.wait()) for client in self._clients]
@@ -256,9 +261,10 @@ class WsProxy:
     # -- engine hooks ----------------------------------------------------------------------
 
     def accepted(self, command: Command) -> None:
-        """A command was accepted: progress ack now, and on every tick until it settles."""
+        """A command was accepted: with progress acks on, one now and one on every progress
+        tick until it settles (off by default: the real server pushes the settle ack only)."""
         profile_id = command.profile_id
-        if profile_id is None or self._closed:
+        if profile_id is None or self._closed or self._progress is None:
             return  # register-profile: no profile, no channel
         self._pending.setdefault(profile_id, {})[command.command_id] = command
         self._send(profile_id, _ack_text(command), "ack")
@@ -366,12 +372,18 @@ class WsProxy:
         if late:
             self._arm_late()
 
-    def _tick(self) -> None:
+    def _tick_progress(self) -> None:
         assert self._loop is not None
-        self._ticker = self._loop.call_later(self._interval, self._tick)
-        for profile_id, clients in self._joined.items():
+        assert self._progress is not None
+        self._progress_ticker = self._loop.call_later(self._progress, self._tick_progress)
+        for profile_id in self._joined:
             for command in self._pending.get(profile_id, {}).values():
                 self._send(profile_id, _ack_text(command), "ack")
+
+    def _keep_alive(self) -> None:
+        assert self._loop is not None
+        self._ticker = self._loop.call_later(_KEEP_ALIVE_INTERVAL, self._keep_alive)
+        for clients in self._joined.values():
             for client in clients:
                 client.outbox.put_nowait(KEEP_ALIVE_FRAME)
             self._count("keep_alive", len(clients))

@@ -882,13 +882,65 @@ async def test_a_405_switches_the_status_read_to_get_for_good() -> None:
     assert transport.route_in_use(route).method == "GET"
 
 
-async def test_a_404_of_the_status_endpoint_is_not_switched() -> None:
-    sender = memory([MemoryReply(404)])
+async def test_a_404_of_the_status_post_tries_get_until_the_post_has_answered() -> None:
+    # The POST has never answered here: it may not exist, so a 404 tries the GET once (§a5).
+    sender = memory(
+        [
+            MemoryReply(404, b'{"message": "post"}'),
+            MemoryReply(404, b'{"message": "get"}'),
+            MemoryReply(404),
+            MemoryReply(200, b'"started"'),
+        ]
+    )
+    transport = memory_transport(sender)
+    route = ROUTES["utility.command_status"]
+    with pytest.raises(errors.NotFoundError) as info:
+        await transport.request(route, path={"commandId": "c1"}, kind=RequestKind.STATUS_READ)
+    assert info.value.body == {"message": "post"}  # the GET knew no better: the first answer
+    reading = await transport.request(route, path={"commandId": "c1"}, kind=RequestKind.STATUS_READ)
+    assert reading.body == "started"
+    assert [(r.method, r.url) for r in sender.requests] == [
+        ("POST", API + "/request-status/c1"),
+        ("GET", API + "/request-status/c1"),
+        ("POST", API + "/request-status/c1"),
+        ("GET", API + "/request-status/c1"),
+    ]
+    assert transport.route_in_use(route) is route  # a 404 switch is not remembered
+
+
+async def test_once_the_status_post_has_answered_a_404_is_not_yet_and_not_switched() -> None:
+    sender = memory([MemoryReply(200, b'"succeeded"'), MemoryReply(404), MemoryReply(404)])
+    transport = memory_transport(sender)
+    route = ROUTES["utility.command_status"]
+    await transport.request(route, path={"commandId": "c1"}, kind=RequestKind.STATUS_READ)
+    for _ in range(2):  # an id not visible yet costs one request per read, not two
+        with pytest.raises(errors.NotFoundError):
+            await transport.request(route, path={"commandId": "c2"}, kind=RequestKind.STATUS_READ)
+    assert [(r.method, r.url) for r in sender.requests] == [
+        ("POST", API + "/request-status/c1"),
+        ("POST", API + "/request-status/c2"),
+        ("POST", API + "/request-status/c2"),
+    ]
+    # Another client (another transport) has not seen the POST answer: it still tries the GET.
+    other = memory([MemoryReply(404), MemoryReply(404)])
     with pytest.raises(errors.NotFoundError):
-        await memory_transport(sender).request(
-            ROUTES["utility.command_status"], path={"commandId": "c1"}
-        )
-    assert len(sender.requests) == 1
+        await memory_transport(other).request(route, path={"commandId": "c2"})
+    assert [r.method for r in other.requests] == ["POST", "GET"]
+
+
+async def test_a_get_answered_after_a_post_404_does_not_prove_the_post() -> None:
+    # A server without the POST: each read is POST 404 then GET; the GET's 2xx proves nothing
+    # about the POST, so a later 404 still tries the GET.
+    sender = memory(
+        [MemoryReply(404), MemoryReply(200, b'"started"'), MemoryReply(404), MemoryReply(404)]
+    )
+    transport = memory_transport(sender)
+    route = ROUTES["utility.command_status"]
+    reading = await transport.request(route, path={"commandId": "c1"}, kind=RequestKind.STATUS_READ)
+    assert reading.body == "started"
+    with pytest.raises(errors.NotFoundError):
+        await transport.request(route, path={"commandId": "c2"}, kind=RequestKind.STATUS_READ)
+    assert [r.method for r in sender.requests] == ["POST", "GET", "POST", "GET"]
 
 
 async def test_the_documented_get_is_tried_once_and_the_first_answer_shown() -> None:

@@ -97,9 +97,18 @@ class Provisioned:
     profile_id: str
 
 
+LEGACY_STATUS = pytest.mark.sandbox_options(status_shape="object")
+"""For tests that read a rejection's reason by polling: only the legacy status object carries
+it (the real server's bare status word does not; there the reason comes with the pushed ack)."""
+
+
 @pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
-    async with Sandbox(latency=LATENCY, seed=1) as sb:
+async def sandbox(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
+    """A sandbox with the real server's wire (its defaults), unless the test asks otherwise
+    with ``@pytest.mark.sandbox_options(...)``."""
+    marker = request.node.get_closest_marker("sandbox_options")
+    options: dict[str, Any] = {"latency": LATENCY, "seed": 1, **(marker.kwargs if marker else {})}
+    async with Sandbox(**options) as sb:
         yield sb
 
 

@@ -14,6 +14,7 @@ from privicore_async.models import DataToken, TemporaryToken
 from privicore_async.sandbox import Sandbox
 
 from .conftest import (
+    LEGACY_STATUS,
     PASSWORD,
     Provisioned,
     make_client,
@@ -138,6 +139,7 @@ async def test_upload_to_a_full_stream_url_and_streamed_chunks(
         await client.data_tokens.upload(f"{sb.upstream_url}/?auth=ST-unknown", WIRE)
 
 
+@LEGACY_STATUS
 async def test_exchange_without_a_storage_device_is_rejected(
     provisioned: Provisioned, client: PrivicoreClient
 ) -> None:
@@ -171,6 +173,7 @@ async def test_exchange_refuses_bad_base64_and_unknown_spaces(
         await data_client.data_tokens.exchange(temporary, WIRE)
 
 
+@LEGACY_STATUS
 async def test_update_risk_meta_list_and_delete(
     provisioned: Provisioned, data_client: PrivicoreClient
 ) -> None:

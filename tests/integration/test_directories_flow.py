@@ -16,7 +16,14 @@ from privicore_async.models import Directory, DirectoryProfile
 from privicore_async.sandbox import Sandbox
 from privicore_async.sandbox.state import DeviceStatus
 
-from .conftest import PASSWORD, Provisioned, make_client, register_profile, unique_username
+from .conftest import (
+    LEGACY_STATUS,
+    PASSWORD,
+    Provisioned,
+    make_client,
+    register_profile,
+    unique_username,
+)
 
 USER_PASSWORD = "directory user's pass/word"
 
@@ -55,6 +62,7 @@ async def new_directory(client: PrivicoreClient, name: str = "Acme staff") -> st
     return await settled(await client.directories.register(name, "acme"))
 
 
+@LEGACY_STATUS
 async def test_directory_lifecycle(provisioned: Provisioned) -> None:
     sb, owner = provisioned.sb, provisioned.client
     directories = owner.directories
@@ -195,6 +203,7 @@ async def test_directory_lifecycle(provisioned: Provisioned) -> None:
         assert stats[name] >= 1, name
 
 
+@LEGACY_STATUS
 async def test_only_the_owner_manages_a_directory(provisioned: Provisioned) -> None:
     sb, owner = provisioned.sb, provisioned.client
     directory_id = await new_directory(owner)
@@ -250,6 +259,7 @@ async def test_only_the_owner_manages_a_directory(provisioned: Provisioned) -> N
         await owner.directories.retrieve_profile(directory_id, provisioned.profile_id)
 
 
+@LEGACY_STATUS
 async def test_invitation_rules(provisioned: Provisioned) -> None:
     sb, owner = provisioned.sb, provisioned.client
     directory_id = await new_directory(owner)

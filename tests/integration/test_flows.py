@@ -15,6 +15,7 @@ from privicore_async.sandbox.state import DeviceStatus
 
 from .conftest import (
     LATENCY,
+    LEGACY_STATUS,
     PASSWORD,
     Provisioned,
     assert_approved_storage,
@@ -123,6 +124,7 @@ async def test_onboard_register_storage_and_sync(provisioned: Provisioned) -> No
     ]
 
 
+@LEGACY_STATUS
 async def test_configuration_rename_reject_and_removal(provisioned: Provisioned) -> None:
     sb, client = provisioned.sb, provisioned.client
     [kept, removed] = await onboard_storage(client, 2, prefix="box")
@@ -177,6 +179,7 @@ async def test_configuration_rename_reject_and_removal(provisioned: Provisioned)
         await client.devices.retrieve_configuration(removed)
 
 
+@LEGACY_STATUS
 async def test_devices_of_another_profile_are_invisible(provisioned: Provisioned) -> None:
     sb = provisioned.sb
     [mine] = await onboard_storage(provisioned.client, 1)
@@ -193,6 +196,7 @@ async def test_devices_of_another_profile_are_invisible(provisioned: Provisioned
 # -- 3. rejections carry the server's reason ---------------------------------------------------
 
 
+@LEGACY_STATUS
 async def test_sync_rejections_carry_reason_and_command_id(provisioned: Provisioned) -> None:
     sb, client = provisioned.sb, provisioned.client
     [storage_device] = await onboard_storage(client, 1, prefix="store")
@@ -285,6 +289,7 @@ async def test_sandbox_refuses_blank_identifier_itself(provisioned: Provisioned)
 
 
 @pytest.mark.parametrize("id_shape", ["json-string", "text", "array", "object", "header", "mixed"])
+@LEGACY_STATUS
 async def test_every_command_id_shape_settles(id_shape: str) -> None:
     async with Sandbox(latency=LATENCY, id_shape=id_shape) as sb:  # type: ignore[arg-type]
         username = unique_username(id_shape)
@@ -346,6 +351,7 @@ async def test_every_status_shape_settles(status_shape: str, reasons: set[str | 
 # -- 11. background workers: a handle rebuilt from its id ---------------------------------------
 
 
+@LEGACY_STATUS
 async def test_resume_in_another_client_gets_the_same_outcome(provisioned: Provisioned) -> None:
     sb = provisioned.sb
     [identifier] = await onboard_storage(provisioned.client, 1)
@@ -401,6 +407,7 @@ async def test_blank_resume_is_refused_locally(sandbox: Sandbox) -> None:
 
 
 @pytest.mark.parametrize("command_id", ["../x", "a/b", "..", "x?y=1#z"])
+@LEGACY_STATUS
 async def test_path_parameters_stay_one_literal_segment(sandbox: Sandbox, command_id: str) -> None:
     """The sandbox receives the literal id as the status route's parameter, nothing else."""
     now = time.time()
@@ -428,10 +435,32 @@ async def test_resume_of_unknown_dotted_id_ends_as_command_not_found(sandbox: Sa
     assert caught.value.grace == 0.2
     assert 0.2 <= elapsed < 2.0
     assert handle.polls >= 2  # 404s inside the grace period were retried
-    # Every request went to the status route (404 from its handler), never another route.
+    # Every request went to the status route (404 from its handler), never another route. No
+    # POST has answered this client, so each read's 404 also tried the GET once (§a5).
     assert set(sandbox.stats.requests) == {"utility.command_status"}
-    assert sandbox.stats.requests["utility.command_status"] == handle.polls
-    assert sandbox.stats.status_requests == handle.polls
+    assert sandbox.stats.requests["utility.command_status"] == 2 * handle.polls
+    assert sandbox.stats.status_requests == 2 * handle.polls
+
+
+async def test_unknown_id_costs_one_read_per_poll_once_the_status_post_has_answered(
+    sandbox: Sandbox,
+) -> None:
+    poll = PollPolicy(
+        initial_delay=0.01, min_interval=0.01, max_interval=0.05, timeout=10, not_found_grace=0.2
+    )
+    now = time.time()
+    sandbox.state.commands["known"] = Command(
+        "known", "storage.sync_device", None, now, CommandState.SUCCEEDED, None, now
+    )
+    async with make_client(sandbox, poll=poll) as client:
+        assert (await client.utility.command_status("known")).status is CommandStatus.SUCCEEDED
+        before = sandbox.stats.status_requests
+        handle = client.commands.resume("not-yet")
+        with pytest.raises(errors.CommandNotFound):
+            await handle
+    # The POST is known to be served: a 404 is "not visible yet", read again later, no GET.
+    assert handle.polls >= 2
+    assert sandbox.stats.status_requests - before == handle.polls
 
 
 async def test_default_poll_policy_settles_too(sandbox: Sandbox) -> None:

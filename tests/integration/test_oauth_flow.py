@@ -10,7 +10,7 @@ from privicore_async import PrivicoreClient, errors
 from privicore_async.models import OAuthApplication, OAuthTokens
 from privicore_async.results import OAuthGrant
 
-from .conftest import Provisioned
+from .conftest import LEGACY_STATUS, Provisioned
 
 REDIRECT = "https://app.example/callback"
 
@@ -138,6 +138,7 @@ async def test_wrong_client_secret_is_authentication_error(client: PrivicoreClie
         )
 
 
+@LEGACY_STATUS
 async def test_unknown_client_id_rejects_the_request(client: PrivicoreClient) -> None:
     request = await client.oauth.request_authorization_code("no-such-client", ["all"])
     with pytest.raises(errors.CommandRejected) as info:

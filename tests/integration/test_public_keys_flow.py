@@ -17,7 +17,7 @@ from privicore_async import CommandStatus, errors
 from privicore_async.sandbox import Sandbox
 from privicore_async.sandbox.handlers.public_keys import signed_key_problem
 
-from .conftest import Provisioned, auth_requests, make_client
+from .conftest import LEGACY_STATUS, Provisioned, auth_requests, make_client
 
 TAG = bytes.fromhex("31420500")
 VECTOR = (
@@ -126,6 +126,7 @@ async def test_change_password_new_one_authenticates_old_token_still_works(
             await other.profile.authenticate(provisioned.username, provisioned.password)
 
 
+@LEGACY_STATUS
 async def test_change_password_with_a_wrong_current_password_is_rejected(
     provisioned: Provisioned,
 ) -> None:

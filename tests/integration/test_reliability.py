@@ -23,6 +23,7 @@ from privicore_async.sandbox import Faults, Sandbox
 
 from .conftest import (
     LATENCY,
+    LEGACY_STATUS,
     PASSWORD,
     Provisioned,
     RequestLog,
@@ -54,6 +55,7 @@ async def _provisioned_client(sb: Sandbox, **kwargs: object) -> PrivicoreClient:
         (Faults(error_rate=0.15, reset_rate=0.15, routes={STATUS}, seed=5), "error"),
     ],
 )
+@LEGACY_STATUS
 async def test_commands_settle_through_status_faults(faults: Faults, kind: str) -> None:
     async with Sandbox(latency=LATENCY, faults=faults) as sb:
         async with await _provisioned_client(sb) as client:
@@ -157,6 +159,7 @@ async def test_reset_on_a_command_post_is_not_repeated(provisioned: Provisioned)
     assert sb.stats.commands_accepted == accepted
 
 
+@LEGACY_STATUS
 async def test_a_one_off_status_read_is_retried(provisioned: Provisioned) -> None:
     sb, client = provisioned.sb, provisioned.client
     handle = await client.devices.request_unique_identifier("read-me")
@@ -250,6 +253,7 @@ async def test_connection_refused_is_retried_then_a_transport_error(
 # -- 9. a status endpoint that refuses POST --------------------------------------------------------
 
 
+@LEGACY_STATUS
 async def test_status_405_on_post_switches_to_get(
     traced_session: tuple[aiohttp.ClientSession, RequestLog],
 ) -> None:
@@ -320,6 +324,7 @@ async def test_cancel_stops_status_requests(provisioned: Provisioned) -> None:
     assert sb.state.commands[handle.command_id].state.name == "STARTED"
 
 
+@LEGACY_STATUS
 async def test_gather_and_as_completed_share_one_deadline(provisioned: Provisioned) -> None:
     sb, client = provisioned.sb, provisioned.client
     [identifier] = await onboard_storage(client, 1)
@@ -370,6 +375,7 @@ async def _drain(handles: as_completed, order: list[str | None]) -> None:
         assert handle.result().status is CommandStatus.SUCCEEDED
 
 
+@LEGACY_STATUS
 async def test_gather_raises_the_first_failure_even_behind_a_pending_handle(
     provisioned: Provisioned,
 ) -> None:
@@ -498,6 +504,7 @@ async def test_owned_session_is_closed(sandbox: Sandbox) -> None:
     assert session.closed
 
 
+@LEGACY_STATUS
 async def test_commands_in_parallel_on_two_clients_do_not_mix(sandbox: Sandbox) -> None:
     """Two profiles, two clients, one sandbox: each sees only its own results."""
     async with await _provisioned_client(sandbox) as a, await _provisioned_client(sandbox) as b:

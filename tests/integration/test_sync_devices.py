@@ -13,7 +13,7 @@ from privicore_async import errors
 from privicore_async.results import SyncOutcome, SyncProgress
 from privicore_async.sandbox.engine import CommandState
 
-from .conftest import Provisioned, eventually, onboard, onboard_storage
+from .conftest import LEGACY_STATUS, Provisioned, eventually, onboard, onboard_storage
 
 ROUTE = "storage.sync_device"
 
@@ -33,6 +33,7 @@ BLANK = Expected(SyncOutcome.FAILED)
 LOST = Expected(SyncOutcome.TIMED_OUT)
 
 
+@LEGACY_STATUS
 async def test_sync_500_devices_with_every_outcome(provisioned: Provisioned) -> None:
     sb, client = provisioned.sb, provisioned.client
     n_ok, n_offline, n_unknown, n_plain, n_lost = 428, 30, 20, 20, 3

@@ -19,7 +19,15 @@ from privicore_async.sandbox import Sandbox
 from privicore_async.sandbox.state import DeviceStatus
 from privicore_async.sandbox.voting_state import PoolStatus
 
-from .conftest import PASSWORD, Provisioned, make_client, onboard, register_profile, unique_username
+from .conftest import (
+    LEGACY_STATUS,
+    PASSWORD,
+    Provisioned,
+    make_client,
+    onboard,
+    register_profile,
+    unique_username,
+)
 
 POLICY = "four eyes on devices"
 
@@ -58,6 +66,7 @@ async def still_pending(sb: Sandbox, command_id: str | None) -> None:
     assert not sb.state.commands[command_id].settled
 
 
+@LEGACY_STATUS
 async def test_gated_approval_waits_for_the_vote(provisioned: Provisioned) -> None:
     sb, client = provisioned.sb, provisioned.client
     (voter,) = await onboard(client, 1, "voter")
@@ -123,6 +132,7 @@ async def test_gated_approval_waits_for_the_vote(provisioned: Provisioned) -> No
         await client.policies.retrieve(POLICY)
 
 
+@LEGACY_STATUS
 async def test_unanswered_vote_times_out_after_time_limit_times_attempts(
     provisioned: Provisioned,
 ) -> None:
@@ -175,6 +185,7 @@ async def test_minimum_percentage_configuration_counts_votes(provisioned: Provis
     assert len(pool.votes) == 3
 
 
+@LEGACY_STATUS
 async def test_settings_configurations_and_manual_pools(provisioned: Provisioned) -> None:
     sb, client = provisioned.sb, provisioned.client
     auth = client.authenticators
@@ -255,6 +266,7 @@ async def test_settings_configurations_and_manual_pools(provisioned: Provisioned
     assert info.value.reason == "authenticator.not_found"
 
 
+@LEGACY_STATUS
 async def test_rules_and_validation(provisioned: Provisioned) -> None:
     sb, client = provisioned.sb, provisioned.client
     pending = await pending_device(client, "pending")
@@ -322,6 +334,7 @@ async def test_rules_and_validation(provisioned: Provisioned) -> None:
     assert sb.state.voting.policies == {}
 
 
+@LEGACY_STATUS
 async def test_voting_records_are_scoped_to_the_profile(provisioned: Provisioned) -> None:
     sb, client = provisioned.sb, provisioned.client
     (voter,) = await onboard(client, 1, "voter")
@@ -353,3 +366,146 @@ async def test_voting_records_are_scoped_to_the_profile(provisioned: Provisioned
     policy = await client.policies.retrieve(POLICY)
     assert isinstance(policy, Policy)
     assert policy.active is True
+
+
+# -- the voting-configuration link of a policy (§b2) ---------------------------------------------
+
+
+@LEGACY_STATUS
+async def test_policy_links_its_configuration_by_voting_configuration_id_alone(
+    provisioned: Provisioned,
+) -> None:
+    sb, client = provisioned.sb, provisioned.client
+    await (await client.authenticators.register_voting_configuration("board", "unanimous", 60))
+    templates = await client.policies.list_templates()
+    template = next(t for t in templates.values() if t.event_by_name("device.approve"))
+    event = template.event_by_name("device.approve")
+    assert event is not None
+
+    # The default: votingConfigurationId only; the opt-in adds configurationId.
+    for name, also in (("by voting id", False), ("by both keys", True)):
+        await (
+            await client.policies.register(
+                name,
+                template.template_id,
+                [event.event_id],
+                {"reason": "x"},
+                voting_configuration_id="board",
+                also_configuration_id=also,
+            )
+        )
+        policy = await client.policies.retrieve(name, wait=2.0)
+        assert policy.voting_configuration_id == "board"
+
+    # Below the SDK: the sandbox takes either key, and both only when they agree.
+    async def register(**fields: object) -> None:
+        await client.transport.request(
+            client.routes["policies.register"],
+            tokens=client.tokens,
+            fields={
+                "name": "raw",
+                "policyTemplateId": template.template_id,
+                "applyingEventIds": [event.event_id],
+                "configuration": {"reason": "x"},
+                **fields,
+            },
+        )
+
+    with pytest.raises(errors.ValidationError) as refused:
+        await register(votingConfigurationId="board", configurationId="other")
+    assert list(refused.value.errors) == ["configurationId"]
+    await register(configurationId="board")
+    await client.policies.retrieve("raw", wait=2.0)
+    linked = {p.name: p.voting_configuration_id for p in sb.state.voting.policies.values()}
+    assert linked == {"by voting id": "board", "by both keys": "board", "raw": "board"}
+
+
+# -- calls not in the seed (only a guide names them, §b3) ------------------------------------------
+
+
+@LEGACY_STATUS
+async def test_cancel_pool_rejects_the_command_it_held(provisioned: Provisioned) -> None:
+    sb, client = provisioned.sb, provisioned.client
+    (voter,) = await onboard(client, 1, "voter")
+    await (await client.authenticators.register(voter))
+    await gate_approvals(client, configuration=None)
+    device = await pending_device(client, "held")
+    approval = await client.devices.approve(device)
+    await still_pending(sb, approval.command_id)
+    assert approval.command_id is not None
+
+    await (await client.voting.cancel_pool(approval.command_id))
+    with pytest.raises(errors.CommandRejected) as info:
+        await approval
+    assert info.value.reason == "vote.cancelled"
+    assert sb.state.devices[device].status is DeviceStatus.PENDING  # the rule never ran
+    pool = await client.voting.check_pool_status(approval.command_id)
+    assert (pool.status, pool.open) == ("cancelled", False)
+    with pytest.raises(ValueError, match="cancelled"):
+        sb.vote(approval.command_id, voter, True)
+
+    # A pool no longer open cannot be cancelled (again).
+    with pytest.raises(errors.CommandRejected) as info:
+        await (await client.voting.cancel_pool(approval.command_id))
+    assert info.value.reason == "vote.pool_not_open"
+
+    # A manual pool holds no command: it just closes.
+    created = await client.voting.create(description="release")
+    await created
+    assert created.command_id is not None
+    await (await client.voting.cancel_pool(created.command_id))
+    assert (await client.voting.check_pool_status(created.command_id)).status == "cancelled"
+    assert [p.status for p in sb.pools()] == [PoolStatus.CANCELLED, PoolStatus.CANCELLED]
+    assert len(sb.pools(status="cancelled")) == 2
+
+    # An unknown pool, or another profile's, is 404 at once: no command is started.
+    other = unique_username("other")
+    await register_profile(sb, other)
+    accepted = sb.stats.commands_accepted
+    with pytest.raises(errors.NotFoundError):
+        await client.voting.cancel_pool("00000000-0000-0000-0000-000000000000")
+    async with make_client(sb, username=other, password=PASSWORD) as stranger:
+        with pytest.raises(errors.NotFoundError):
+            await stranger.voting.cancel_pool(created.command_id)
+    assert sb.stats.commands_accepted == accepted
+
+
+@LEGACY_STATUS
+async def test_delete_voting_configuration_unless_a_policy_links_it(
+    provisioned: Provisioned,
+) -> None:
+    sb, client = provisioned.sb, provisioned.client
+    auth = client.authenticators
+    (voter,) = await onboard(client, 1, "voter")
+    await (await auth.register(voter))
+    await (await auth.register_voting_configuration("board", "unanimous", 60))
+    await (await auth.register_voting_configuration("spare", "affirmative", 30))
+    policy_id = await gate_approvals(client, configuration="board")
+
+    # Linked by a policy: refused, so the policy's gate never silently changes rules.
+    with pytest.raises(errors.CommandRejected) as info:
+        await (await auth.delete_voting_configuration("board"))
+    assert info.value.reason == "voting_configuration.in_use"
+    await (await client.policies.deactivate(policy_id))
+    with pytest.raises(errors.CommandRejected) as info:  # inactive still links it
+        await (await auth.delete_voting_configuration("board"))
+    assert info.value.reason == "voting_configuration.in_use"
+
+    await (await auth.delete_voting_configuration("spare"))
+    await (await client.policies.delete(policy_id))
+    await (await auth.delete_voting_configuration("board"))
+    assert await auth.list_voting_configurations() == []
+    assert sb.state.voting.configurations == {}
+    with pytest.raises(errors.NotFoundError):
+        await auth.retrieve_voting_configuration("board")
+    # Unknown (deleted) configuration: 404 at once.
+    with pytest.raises(errors.NotFoundError):
+        await auth.delete_voting_configuration("board")
+    # Another profile cannot see, so cannot delete, this profile's configurations.
+    await (await auth.register_voting_configuration("mine", "unanimous", 60))
+    other = unique_username("other")
+    await register_profile(sb, other)
+    async with make_client(sb, username=other, password=PASSWORD) as stranger:
+        with pytest.raises(errors.NotFoundError):
+            await stranger.authenticators.delete_voting_configuration("mine")
+    assert sb.state.voting.configuration(provisioned.profile_id, "mine") is not None

@@ -163,6 +163,24 @@ async def test_retrieve_voting_strategy_reads_the_snake_case_params() -> None:
     assert strategy.extra == {"updatedBy": "p-1"}
 
 
+@pytest.mark.parametrize("status", [404, 405])
+async def test_retrieve_voting_strategy_falls_back_to_the_guide_path(status: int) -> None:
+    guide = PREFIX + "/retrieve-strategy"
+    with mock_http() as m:
+        m.get(API + PREFIX + "/retrieve-voting-strategy", status=status, repeat=True)
+        m.get(API + guide, payload={"strategy": "affirmative", "strategy_params": 1}, repeat=True)
+        async with make_client() as c:
+            for _ in range(2):
+                strategy = await c.authenticators.retrieve_voting_strategy()
+                assert (strategy.strategy, strategy.strategy_params) == ("affirmative", 1)
+    (first, _) = calls(m, "GET", guide)
+    assert headers(first)["x-dpt-authorization"] == TOKEN
+    assert "data" not in first.kwargs
+    # A 405 keeps the client on the guide's path; a 404 proves nothing and is not remembered.
+    tried = calls(m, "GET", PREFIX + "/retrieve-voting-strategy")
+    assert len(tried) == (1 if status == 405 else 2)
+
+
 async def test_retrieve_voting_strategy_refuses_a_non_object() -> None:
     with pytest.raises(errors.ProtocolError, match="retrieve_voting_strategy"):
         await answered(
@@ -396,6 +414,38 @@ CONFIGURATION = {
     "createdAt": "2026-01-02T03:04:05+00:00",
     "owner": "p-1",
 }
+
+
+async def test_delete_voting_configuration_posts_the_id_as_json() -> None:
+    call = await sent_command(
+        PREFIX + "/voting-configuration/delete",
+        lambda c: c.authenticators.delete_voting_configuration("board/2"),
+    )
+    assert_json(call, {"configurationId": "board/2"})
+
+
+@pytest.mark.parametrize("value", ["", "  ", None, 5])
+async def test_delete_voting_configuration_refuses_a_bad_id(value: Any) -> None:
+    error = await refused(lambda c: c.authenticators.delete_voting_configuration(value))
+    assert (error.argument, list(error.errors)) == ("configuration_id", ["configurationId"])
+
+
+async def test_delete_voting_configuration_of_an_unknown_one_is_not_found() -> None:
+    with mock_http() as m:
+        m.post(API + PREFIX + "/voting-configuration/delete", status=404, payload={"message": "x"})
+        async with make_client() as c:
+            with pytest.raises(errors.NotFoundError):
+                await c.authenticators.delete_voting_configuration("board")
+    assert all_calls(m) == [("POST", PREFIX + "/voting-configuration/delete")]
+
+
+def test_delete_voting_configuration_says_it_is_not_in_the_seed() -> None:
+    route = ROUTES["authenticators.delete_voting_configuration"]
+    assert not route.seed
+    assert route.inferred
+    doc = " ".join((Authenticators.delete_voting_configuration.__doc__ or "").split())
+    assert "Not in the seed" in doc
+    assert "§b3" in doc
 
 
 @pytest.mark.parametrize("answer", [[CONFIGURATION], {"items": [CONFIGURATION]}])

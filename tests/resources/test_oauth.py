@@ -452,6 +452,38 @@ async def test_retrieve_scope(answer: Any, expected: tuple[str, ...]) -> None:
     assert "data" not in call.kwargs
 
 
+@pytest.mark.parametrize("status", [404, 405])
+async def test_retrieve_scope_falls_back_to_a_post_form(status: int) -> None:
+    with mock_http() as m:
+        m.get(API + SCOPE, status=status, repeat=True)
+        m.post(API + SCOPE, payload={"scope": "read,write"}, repeat=True)
+        async with make_client() as c:
+            for _ in range(2):
+                assert await c.oauth.retrieve_scope(ACCESS) == ("read", "write")
+    # §b row 17: the POST the raw-Basic helper sends, with an (empty) form body.
+    post = calls(m, "POST", SCOPE)[0]
+    sent = headers(post)
+    assert sent["authorization"] == f"Basic {ACCESS}"
+    assert sent["content-type"] == FORM_CT
+    assert "x-dpt-authorization" not in sent
+    assert form(post) == {}
+    # A 405 keeps the client on the POST; a 404 proves nothing and is not remembered.
+    assert len(calls(m, "GET", SCOPE)) == (1 if status == 405 else 2)
+    assert len(calls(m, "POST", SCOPE)) == 2
+
+
+async def test_retrieve_scope_shows_the_get_answer_when_the_post_fails_too() -> None:
+    with mock_http() as m:
+        m.get(API + SCOPE, status=404, payload={"message": "get"})
+        m.post(API + SCOPE, status=405, payload={"message": "post"})
+        async with make_client() as c:
+            with pytest.raises(errors.NotFoundError) as info:
+                await c.oauth.retrieve_scope(ACCESS)
+    assert info.value.body == {"message": "get"}
+    assert len(all_calls(m)) == 2
+    assert_no_secret(str(info.value))
+
+
 async def test_retrieve_scope_of_an_unknown_shape_is_a_protocol_error() -> None:
     with mock_http() as m:
         m.get(API + SCOPE, payload={"granted": True})

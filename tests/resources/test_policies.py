@@ -22,7 +22,7 @@ from tests.resources.test_authenticators import (
     refused,
     sent_command,
 )
-from tests.wire_mock import API, all_calls, calls, mock_http
+from tests.wire_mock import API, all_calls, calls, json_body, mock_http
 
 TEMPLATES = {
     "tpl-1": {
@@ -108,7 +108,7 @@ async def test_list_templates_refuses_other_shapes(answer: Any) -> None:
 # -- register -------------------------------------------------------------------------------------
 
 
-async def test_register_sends_the_voting_configuration_under_both_keys() -> None:
+async def test_register_sends_the_voting_configuration_as_voting_configuration_id() -> None:
     call = await sent_command(
         "/policy/register",
         lambda c: c.policies.register(
@@ -119,6 +119,7 @@ async def test_register_sends_the_voting_configuration_under_both_keys() -> None
             voting_configuration_id="board",
         ),
     )
+    # Only the key public clients send (§b2); configurationId is opt-in.
     assert_json(
         call,
         {
@@ -127,9 +128,51 @@ async def test_register_sends_the_voting_configuration_under_both_keys() -> None
             "applyingEventIds": ["evt-1", "evt-2"],
             "configuration": {"reason": "x", "level": 2},
             "votingConfigurationId": "board",
+        },
+    )
+
+
+async def test_register_also_sends_configuration_id_when_asked() -> None:
+    call = await sent_command(
+        "/policy/register",
+        lambda c: c.policies.register(
+            "four eyes",
+            "tpl-1",
+            ["evt-1"],
+            {"reason": "x"},
+            voting_configuration_id="board",
+            also_configuration_id=True,
+        ),
+    )
+    assert_json(
+        call,
+        {
+            "name": "four eyes",
+            "policyTemplateId": "tpl-1",
+            "applyingEventIds": ["evt-1"],
+            "configuration": {"reason": "x"},
+            "votingConfigurationId": "board",
             "configurationId": "board",
         },
     )
+    # Without a voting configuration there is nothing to send under either key.
+    call = await sent_command(
+        "/policy/register",
+        lambda c: c.policies.register(
+            "p", "tpl-1", ["evt-1"], {"reason": "x"}, also_configuration_id=True
+        ),
+    )
+    assert "configurationId" not in json_body(call)
+    assert "votingConfigurationId" not in json_body(call)
+
+
+def test_register_says_why_configuration_id_is_opt_in() -> None:
+    doc = " ".join((Policies.register.__doc__ or "").split())
+    assert "also_configuration_id=True" in doc
+    assert "§b2" in doc
+    # The parameter stays in the route (endpoints.json lists it), optional.
+    (param,) = [p for p in ROUTES["policies.register"].params if p.name == "configurationId"]
+    assert not param.required
 
 
 async def test_register_without_voting_configuration_sends_neither_key() -> None:

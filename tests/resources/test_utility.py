@@ -10,7 +10,16 @@ from privicore_async import CommandStatus, errors
 from privicore_async.models import HealthStatus
 from privicore_async.wire import StatusReading
 from tests.client_helpers import assert_get_call, make_client
-from tests.wire_mock import API, all_calls, calls, headers, json_body, mock_http, raw_body
+from tests.wire_mock import (
+    API,
+    all_calls,
+    calls,
+    count,
+    headers,
+    json_body,
+    mock_http,
+    raw_body,
+)
 
 
 async def test_health() -> None:
@@ -77,13 +86,42 @@ async def test_command_status_405_switches_to_get_and_stays() -> None:
     assert_get_call(get, token=None)
 
 
-async def test_command_status_404_is_not_found() -> None:
+async def test_command_status_404_tries_get_once_then_is_not_found() -> None:
+    # No POST has answered this client yet: the POST may not exist, so the GET is tried (§a5).
     with mock_http() as m:
+        m.post(API + "/request-status/nope", status=404, payload={"message": "post"})
+        m.get(API + "/request-status/nope", status=404, payload={"message": "get"})
+        async with make_client() as c:
+            with pytest.raises(errors.NotFoundError) as info:
+                await c.utility.command_status("nope")
+    assert info.value.body == {"message": "post"}
+    assert all_calls(m) == [("POST", "/request-status/nope"), ("GET", "/request-status/nope")]
+    (get,) = calls(m, "GET", "/request-status/nope")
+    assert_get_call(get, token=None)
+
+
+async def test_command_status_404_after_a_post_answered_is_not_found_at_once() -> None:
+    with mock_http() as m:
+        m.post(API + "/request-status/cmd-1", payload="started")
         m.post(API + "/request-status/nope", status=404)
         async with make_client() as c:
+            await c.utility.command_status("cmd-1")
             with pytest.raises(errors.NotFoundError):
                 await c.utility.command_status("nope")
-    assert all_calls(m) == [("POST", "/request-status/nope")]
+    assert all_calls(m) == [("POST", "/request-status/cmd-1"), ("POST", "/request-status/nope")]
+
+
+async def test_command_status_404_of_a_missing_post_is_read_with_get() -> None:
+    with mock_http() as m:
+        m.post(API + "/request-status/cmd-1", status=404, repeat=True)
+        m.get(API + "/request-status/cmd-1", payload="succeeded", repeat=True)
+        async with make_client() as c:
+            for _ in range(2):
+                reading = await c.utility.command_status("cmd-1")
+                assert reading.status is CommandStatus.SUCCEEDED
+    # A 404 switch is not remembered (a 405 is): each read tries the POST first.
+    assert count(m, "POST", "/request-status/cmd-1") == 2
+    assert count(m, "GET", "/request-status/cmd-1") == 2
 
 
 async def test_command_status_unknown_answer_names_command_and_value() -> None:

@@ -128,6 +128,36 @@ async def test_check_pool_status_unknown_pool_and_bad_input() -> None:
     assert (error.argument, list(error.errors)) == ("pool_id", ["poolId"])
 
 
+async def test_cancel_pool_posts_the_pool_id_as_json() -> None:
+    call = await sent_command("/voting/cancel-pool", lambda c: c.voting.cancel_pool("p/1 ?"))
+    assert_json(call, {"poolId": "p/1 ?"})
+
+
+async def test_cancel_pool_of_an_unknown_pool_is_not_found() -> None:
+    with mock_http() as m:
+        m.post(API + "/voting/cancel-pool", status=404, payload={"message": "x"})
+        async with make_client() as c:
+            with pytest.raises(errors.NotFoundError):
+                await c.voting.cancel_pool("p-1")
+
+
+@pytest.mark.parametrize("value", ["", "  ", None, 5])
+async def test_cancel_pool_refuses_a_bad_pool_id(value: Any) -> None:
+    error = await refused(lambda c: c.voting.cancel_pool(value))
+    assert (error.argument, list(error.errors)) == ("pool_id", ["poolId"])
+
+
+def test_cancel_pool_says_it_is_not_in_the_seed() -> None:
+    route = ROUTES["voting.cancel_pool"]
+    assert not route.seed
+    assert route.inferred
+    doc = " ".join((Voting.cancel_pool.__doc__ or "").split())
+    assert "/voting/cancel-pool" in doc
+    assert "Not in the seed" in doc
+    assert "inferred" in doc
+    assert "PrivicoreClient(routes=" in doc
+
+
 # -- the sandbox's one gating mechanism (CommandEngine.gate / release) ---------------------------
 
 

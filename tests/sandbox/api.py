@@ -16,7 +16,7 @@ from multidict import CIMultiDictProxy
 from privicore_async.routes import ROUTES
 from privicore_async.sandbox import Sandbox
 from privicore_async.sandbox.engine import Command, CommandState
-from privicore_async.wire.http import decode_body
+from privicore_async.wire.http import decode_body, extract_command_id
 
 LATENCY = 0.02
 UNAUTHORIZED = {"message": "Unauthorized"}
@@ -40,7 +40,10 @@ class Answer:
 
     @property
     def command_id(self) -> str | None:
-        return self.headers.get("x-dpt-cab-id")
+        """The id wherever this 202 carries it (body by default, header for some routes)."""
+        if self.status != 202:
+            return None
+        return extract_command_id(self.body, self.headers)
 
 
 class Api:

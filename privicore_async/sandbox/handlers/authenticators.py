@@ -200,7 +200,8 @@ async def list_authenticators(call: Call) -> web.StreamResponse:
 
 
 async def retrieve_voting_strategy(call: Call) -> web.StreamResponse:
-    """``retrieve-voting-strategy``: the profile-wide settings (defaults until set)."""
+    """``retrieve-voting-strategy`` (or the guide's ``retrieve-strategy``, when the sandbox
+    serves alternatives): the profile-wide settings (defaults until set)."""
     settings = call.ctx.state.voting.settings_of(call.profile_id)
     return json_answer(
         {
@@ -362,6 +363,34 @@ async def update_voting_configuration(call: Call) -> web.StreamResponse:
     return call.accept(update)
 
 
+async def delete_voting_configuration(call: Call) -> web.StreamResponse:
+    """``voting-configuration/delete`` (JSON ``configurationId``; not in the seed: a guide's
+    call, §b3): an unknown configuration is 404 at once; on settle it is removed.
+
+    A configuration that a policy (active or not) still links is rejected
+    ``voting_configuration.in_use``: dropping it would silently move that policy's gate to the
+    profile-wide settings. Delete the policy first. Pools already open keep their rules.
+    """
+    body = await JsonReader.of(call)
+    configuration_id = body.text("configurationId")
+    body.check()
+    assert configuration_id is not None
+    profile_id = call.profile_id
+    records = call.ctx.state.voting
+    if records.configuration(profile_id, configuration_id) is None:
+        return not_found()
+
+    def delete(_command: object) -> Outcome:
+        if records.configurations.get((profile_id, configuration_id)) is None:
+            return Outcome.reject("voting_configuration.not_found")
+        if records.policies_using(profile_id, configuration_id):
+            return Outcome.reject("voting_configuration.in_use")
+        del records.configurations[(profile_id, configuration_id)]
+        return Outcome.success()
+
+    return call.accept(delete)
+
+
 async def list_voting_configurations(call: Call) -> web.StreamResponse:
     """``voting-configuration/list``: the caller's configurations, oldest first."""
     profile_id = call.profile_id
@@ -394,4 +423,5 @@ HANDLERS: Mapping[str, Handler] = {
     "authenticators.update_voting_configuration": update_voting_configuration,
     "authenticators.list_voting_configurations": list_voting_configurations,
     "authenticators.retrieve_voting_configuration": retrieve_voting_configuration,
+    "authenticators.delete_voting_configuration": delete_voting_configuration,
 }

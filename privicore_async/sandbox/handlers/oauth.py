@@ -222,7 +222,11 @@ async def refresh_access_token(call: Call) -> web.StreamResponse:
 
 
 async def retrieve_scope(call: Call) -> web.StreamResponse:
-    """``retrieve-oauth-application-scope``: the scopes of a live access token (raw Basic)."""
+    """``retrieve-oauth-application-scope``: the scopes of a live access token (raw Basic).
+
+    Served for GET; also for the POST (empty form) alternative when the sandbox serves
+    alternatives (``Sandbox(alternative_routes=...)``): this handler reads no body either way.
+    """
     grant = _grant(call)
     if grant is None or grant.expires_at <= time.time():
         return unauthorized()

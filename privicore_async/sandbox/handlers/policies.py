@@ -3,7 +3,8 @@
 Templates are a fixed set (:data:`..voting_state.TEMPLATES`) whose events name command routes.
 Policies start inactive; while active, a command of one of their events' routes waits for a vote
 (the gate of :class:`..voting_state.VotingRegistry`). ``register`` accepts the voting
-configuration under ``votingConfigurationId`` or ``configurationId`` (§b2: clients send both).
+configuration under ``votingConfigurationId`` (what clients send), ``configurationId`` (the
+official page's name, §b2), or both, which must then agree.
 """
 
 from __future__ import annotations

@@ -64,6 +64,8 @@ async def sync_device(call: Call) -> web.StreamResponse:
             return Outcome.reject("device.offline")
         return Outcome.success()
 
+    # The seed page documents "202, no body"; where the id goes is not documented. The
+    # sandbox's guess (wire reference row 44): the x-dpt-cab-id header, whatever id_shape says.
     return call.accept_for_device(identifier, synchronise, shape="header")
 
 

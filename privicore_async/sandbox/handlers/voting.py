@@ -3,6 +3,7 @@
 A manual pool (``voting/create``) opens on settle under the command id; a policy-gated command
 opens its pool at acceptance under its own command id (:mod:`..voting_state`). Both are read
 with ``check-pool-status/{poolId}``; another profile's pool answers 404 like an unknown one.
+``voting/cancel-pool`` (not in the seed: a guide's call, §b3) cancels an open pool.
 """
 
 from __future__ import annotations
@@ -79,6 +80,29 @@ async def create(call: Call) -> web.StreamResponse:
     return call.accept(open_pool)
 
 
+async def cancel_pool(call: Call) -> web.StreamResponse:
+    """``voting/cancel-pool`` (JSON ``poolId``): an unknown pool (or another profile's) is 404
+    at once; on settle the pool is ``cancelled`` and the command it held is rejected
+    ``vote.cancelled``. A pool no longer open by then is rejected ``vote.pool_not_open``."""
+    body = await JsonReader.of(call)
+    pool_id = body.text("poolId")
+    body.check()
+    assert pool_id is not None
+    records = call.ctx.state.voting
+    pool = records.pools.get(pool_id)
+    if pool is None or pool.profile_id != call.profile_id:
+        return not_found()
+
+    def cancel(_command: Command) -> Outcome:
+        try:
+            records.cancel(pool_id)
+        except ValueError:
+            return Outcome.reject("vote.pool_not_open")
+        return Outcome.success()
+
+    return call.accept(cancel)
+
+
 async def check_pool_status(call: Call) -> web.StreamResponse:
     """``check-pool-status/{poolId}``: the pool's status and ballots, or 404."""
     pool = call.ctx.state.voting.pools.get(call.request.match_info["poolId"])
@@ -90,4 +114,5 @@ async def check_pool_status(call: Call) -> web.StreamResponse:
 HANDLERS: Mapping[str, Handler] = {
     "voting.create": create,
     "voting.check_pool_status": check_pool_status,
+    "voting.cancel_pool": cancel_pool,
 }
