@@ -82,7 +82,8 @@ def write_ids(path: Path, ids: list[str]) -> Path:
 
 
 async def test_sync_here_summarises_resumes_and_shows_status(tmp_path: Path) -> None:
-    async with Sandbox(latency=0.05) as sb:
+    # The legacy status object: the reasons asserted below are found by polling.
+    async with Sandbox(latency=0.05, status_shape="object") as sb:
         username, devices = seed_fleet(sb, 40)
         for device in devices[:2]:
             sb.set_device_online(device, False)
@@ -123,6 +124,21 @@ async def test_sync_here_summarises_resumes_and_shows_status(tmp_path: Path) -> 
         assert count(out, "succeeded") == 38
         assert re.search(r"^elapsed: [\d.]+ s \([\d.]+ devices/s\)$", out, re.M)
     assert syncs_per_device(sb)[devices[3]] == 2  # once per run
+
+
+async def test_sync_counts_reasonless_rejections_on_the_real_wire(tmp_path: Path) -> None:
+    # The real status endpoint answers a bare "rejected": polled rejections carry no reason.
+    async with Sandbox(latency=0.02) as sb:
+        username, devices = seed_fleet(sb, 4)
+        sb.set_device_online(devices[0], False)
+        ids = write_ids(tmp_path / "ids.txt", [*devices, UNKNOWN])
+        login = ("--api-url", sb.api_url, "--username", username)
+        journal = ("--run-id", "r1", "--journal", str(tmp_path / "run.db"))
+        code, out, err = await privicore("sync", "--from", str(ids), *journal, *login)
+    assert code == 1, err
+    assert (count(out, "succeeded"), count(out, "rejected")) == (3, 2)
+    assert "  (no reason given): 2\n" in out
+    assert "None" not in out
 
 
 async def test_sync_here_needs_no_redis_or_taskiq(tmp_path: Path) -> None:

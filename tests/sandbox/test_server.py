@@ -99,14 +99,24 @@ async def test_command_id_shapes(shape: str, content_type: str | None, expected:
         assert command_id in api.sb.state.commands
 
 
-async def test_mixed_id_shape_rotates_through_all_five(api: Api) -> None:
+async def test_mixed_id_shape_rotates_through_all_five() -> None:
     raws = []
-    for i in range(5):
-        answer = await api.call("profile.register", {"username": f"u{i}", "password": "p"})
-        cid = answer.command_id
-        assert cid is not None
-        raws.append(answer.raw.decode().replace(cid, "ID"))
+    async with serving(id_shape="mixed") as api:
+        for i in range(5):
+            answer = await api.call("profile.register", {"username": f"u{i}", "password": "p"})
+            cid = answer.command_id
+            assert cid is not None
+            raws.append(answer.raw.decode().replace(cid, "ID"))
     assert raws == ['"ID"', "ID", '["ID"]', '{"commandId": "ID"}', ""]
+
+
+async def test_by_default_the_id_is_a_json_string_in_the_body_and_no_header(api: Api) -> None:
+    answer = await api.call("profile.register", {"username": "u", "password": "p"})
+    assert answer.status == 202
+    assert "x-dpt-cab-id" not in answer.headers
+    command_id = json.loads(answer.raw)
+    assert isinstance(command_id, str)
+    assert UUID.fullmatch(command_id)
 
 
 async def test_sync_device_answers_202_with_an_empty_body_and_the_header_only() -> None:
@@ -175,7 +185,7 @@ async def test_status_is_served_for_post_and_get_and_needs_no_token(api: Api) ->
     for method in ("POST", "GET"):
         answer = await api.status(cid, method)
         assert answer.status == 200
-        assert answer.body["command_status"] == 1
+        assert answer.body == "started"  # the real server's bare status word by default
     # A token, even a bogus one, is ignored.
     answer = await api.call(
         "utility.command_status", token="T-bogus", path={"commandId": cid}, method="GET"
@@ -594,7 +604,12 @@ async def test_injected_slow_answer(api: Api) -> None:
     assert time.monotonic() - started >= 0.15
 
 
-async def test_injected_lost_command_never_settles(api: Api, token: str) -> None:
+async def test_injected_lost_command_never_settles() -> None:
+    async with serving(status_shape="object") as api:
+        await _a_lost_command_never_settles(api, await api.profile())
+
+
+async def _a_lost_command_never_settles(api: Api, token: str) -> None:
     api.sb.inject("storage.sync_device", "lost")
     # A refused request does not use the one-off up.
     bad = await api.call("storage.sync_device", {"deviceIdentifier": ""}, token=token)
