@@ -57,7 +57,8 @@ class PrivicoreClient:
             result = await handle
 
     Every argument falls back to an environment variable where one exists:
-    ``PRIVICORE_API_URL``, ``PRIVICORE_WS_URL``, ``PRIVICORE_USERNAME``, ``PRIVICORE_PASSWORD``.
+    ``PRIVICORE_API_URL``, ``PRIVICORE_WS_URL``, ``PRIVICORE_UPSTREAM_URL``,
+    ``PRIVICORE_DOWNSTREAM_URL``, ``PRIVICORE_USERNAME``, ``PRIVICORE_PASSWORD``.
     With a username and password the client authenticates on first use, reauthorizes before
     the token expires, and after a 401 authenticates once and replays the call once.
     ``session`` lets you bring your own ``aiohttp.ClientSession``; the client then never

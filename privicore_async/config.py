@@ -74,8 +74,12 @@ class ClientConfig:
         config = cls(
             api_url=require_url("api_url", api_url, schemes=_HTTP).rstrip("/"),
             ws_url=_optional_url("ws_url", ws_url or env.get("PRIVICORE_WS_URL"), _WS),
-            upstream_url=_optional_url("upstream_url", upstream_url, _HTTP),
-            downstream_url=_optional_url("downstream_url", downstream_url, _HTTP),
+            upstream_url=_optional_url(
+                "upstream_url", upstream_url or env.get("PRIVICORE_UPSTREAM_URL"), _HTTP
+            ),
+            downstream_url=_optional_url(
+                "downstream_url", downstream_url or env.get("PRIVICORE_DOWNSTREAM_URL"), _HTTP
+            ),
             username=_optional(username or env.get("PRIVICORE_USERNAME")),
             password=_optional(password or env.get("PRIVICORE_PASSWORD")),
             token=None if token is None else require_token("token", token),

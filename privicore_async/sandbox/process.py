@@ -7,7 +7,10 @@ require; random unless ``--admin-token`` or ``$PRIVICORE_SANDBOX_ADMIN_TOKEN`` f
 only place the token is ever printed), with ``--print-ws-url`` then one ``privicore sandbox
 websocket on ws://HOST:PORT`` line (the ack channel, on its own port), with
 ``--print-data-urls`` then ``privicore sandbox upstream on http://...`` and ``privicore sandbox
-downstream on http://...`` (the data hosts), and serves until SIGINT or SIGTERM. It listens on
+downstream on http://...`` (the data hosts), one ``privicore sandbox seeded user NAME: devices
+ID ...`` line per ``--user``, and serves until SIGINT or SIGTERM. With ``--print-env`` the
+output is a shell file: ``export PRIVICORE_...=`` lines (see :func:`env_lines`) and the lines
+above as comments. It listens on
 loopback only, unless ``--allow-remote`` (then it warns).
 """
 
@@ -17,6 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import shlex
 import signal
 import sys
 from collections.abc import Sequence
@@ -26,13 +30,14 @@ from .config import ID_SHAPES, REAUTHORIZE_MODES, STATUS_METHODS, STATUS_SHAPES
 from .faults import Faults
 from .server import Sandbox
 
-__all__ = ["ADMIN_TOKEN_ENV", "main", "parser", "serve"]
+__all__ = ["ADMIN_TOKEN_ENV", "env_lines", "main", "parser", "serve"]
 
 LISTENING = "privicore sandbox listening on"
 ADMIN_TOKEN = "privicore sandbox admin token"
 WS_LISTENING = "privicore sandbox websocket on"
 UPSTREAM_LISTENING = "privicore sandbox upstream on"
 DOWNSTREAM_LISTENING = "privicore sandbox downstream on"
+SEEDED = "privicore sandbox seeded user"
 ADMIN_TOKEN_ENV = "PRIVICORE_SANDBOX_ADMIN_TOKEN"
 
 
@@ -41,8 +46,40 @@ async def serve(host: str = "127.0.0.1", port: int = 9009, **sandbox_kwargs: Any
     await _run_until_signalled(Sandbox(host=host, port=port, **sandbox_kwargs))
 
 
+def env_lines(sandbox: Sandbox) -> list[str]:
+    """``export NAME=VALUE`` lines that point a client (and ``privicore``) at ``sandbox``.
+
+    The URLs, the first seeded user's credentials, its device ids (space-separated, in
+    ``PRIVICORE_DEVICE_IDS``) and the admin token; values are shell-quoted.
+    """
+    values = {
+        "PRIVICORE_API_URL": sandbox.api_url,
+        "PRIVICORE_WS_URL": sandbox.ws_url,
+        "PRIVICORE_UPSTREAM_URL": sandbox.upstream_url,
+        "PRIVICORE_DOWNSTREAM_URL": sandbox.downstream_url,
+    }
+    if sandbox.seeded:
+        user = next(iter(sandbox.seeded.values()))
+        values["PRIVICORE_USERNAME"] = user.username
+        values["PRIVICORE_PASSWORD"] = user.password
+        values["PRIVICORE_DEVICE_IDS"] = " ".join(user.device_ids)
+    values[ADMIN_TOKEN_ENV] = sandbox.admin_token
+    return [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
+
+
+def _parse_user(text: str) -> tuple[str, str]:
+    username, colon, password = text.partition(":")
+    if not colon or not username or not password:
+        raise argparse.ArgumentTypeError("expected USERNAME:PASSWORD")
+    return username, password
+
+
 async def _run_until_signalled(
-    sandbox: Sandbox, *, print_ws_url: bool = False, print_data_urls: bool = False
+    sandbox: Sandbox,
+    *,
+    print_ws_url: bool = False,
+    print_data_urls: bool = False,
+    print_env: bool = False,
 ) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -54,14 +91,24 @@ async def _run_until_signalled(
             handled.append(signum)
     try:
         async with sandbox:
-            print(f"{LISTENING} {sandbox.api_url}", flush=True)
-            # For the operator or parent process; the one place the token is ever printed.
-            print(f"{ADMIN_TOKEN} {sandbox.admin_token}", flush=True)
+            # With --print-env every line is shell (the others become comments), so the output
+            # can be saved and sourced as it is.
+            note = "# " if print_env else ""
+            print(f"{note}{LISTENING} {sandbox.api_url}", flush=True)
+            if not print_env:
+                # For the operator or parent process; the one place the token is ever printed
+                # (--print-env prints it as an export line instead).
+                print(f"{ADMIN_TOKEN} {sandbox.admin_token}", flush=True)
             if print_ws_url:
-                print(f"{WS_LISTENING} {sandbox.ws_url}", flush=True)
+                print(f"{note}{WS_LISTENING} {sandbox.ws_url}", flush=True)
             if print_data_urls:
-                print(f"{UPSTREAM_LISTENING} {sandbox.upstream_url}", flush=True)
-                print(f"{DOWNSTREAM_LISTENING} {sandbox.downstream_url}", flush=True)
+                print(f"{note}{UPSTREAM_LISTENING} {sandbox.upstream_url}", flush=True)
+                print(f"{note}{DOWNSTREAM_LISTENING} {sandbox.downstream_url}", flush=True)
+            for user in sandbox.seeded.values():
+                devices = " ".join(user.device_ids) or "(none)"
+                print(f"{note}{SEEDED} {user.username}: devices {devices}", flush=True)
+            if print_env:
+                print("\n".join(env_lines(sandbox)), flush=True)
             await stop.wait()
     finally:
         for signum in handled:
@@ -132,6 +179,28 @@ def parser(prog: str = "python -m privicore_async.sandbox") -> argparse.Argument
         action="store_true",
         help="also print the upstream and downstream data hosts' 'http://HOST:PORT' lines",
     )
+    seed = p.add_argument_group("seed data (ready to log in and sync at once)")
+    seed.add_argument(
+        "--user",
+        action="append",
+        type=_parse_user,
+        default=[],
+        metavar="USERNAME:PASSWORD",
+        help="register this user at start (repeatable)",
+    )
+    seed.add_argument(
+        "--devices",
+        type=int,
+        default=0,
+        metavar="N",
+        help="give each --user N approved, online storage devices (their ids are printed)",
+    )
+    seed.add_argument(
+        "--print-env",
+        action="store_true",
+        help="print 'export PRIVICORE_...=' lines (URLs, the first user's credentials and "
+        "device ids, the admin token) for another shell; the other lines become comments",
+    )
     limit = p.add_argument_group("rate limit (a token bucket in front of every API request)")
     limit.add_argument(
         "--rate-limit",
@@ -181,6 +250,8 @@ def main(
             port=args.port,
             allow_remote=args.allow_remote,
             admin_token=admin_token,
+            users=dict(args.user) or None,
+            devices=args.devices,
             latency=args.latency,
             jitter=args.jitter,
             seed=args.seed,
@@ -209,7 +280,10 @@ def main(
     try:
         asyncio.run(
             _run_until_signalled(
-                sandbox, print_ws_url=args.print_ws_url, print_data_urls=args.print_data_urls
+                sandbox,
+                print_ws_url=args.print_ws_url,
+                print_data_urls=args.print_data_urls,
+                print_env=args.print_env,
             )
         )
     except KeyboardInterrupt:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Mapping
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any, Literal
 
 import attrs
@@ -37,6 +37,7 @@ from .engine import CommandEngine
 from .faults import FaultInjector, Faults, fault_middleware
 from .handlers import HANDLERS, not_implemented
 from .rate_limit import RateLimit, TokenBucket, rate_limit_middleware
+from .seeding import SeededUser, check_seed, seed_user
 from .state import SandboxState
 from .stats import SandboxStats
 from .validation import FormReader
@@ -100,6 +101,10 @@ class Sandbox:
     The ``/_sandbox/`` admin endpoints need :attr:`admin_token` (random unless ``admin_token``
     is given) in an ``X-Sandbox-Token`` or ``Authorization: Bearer`` header, else 401.
 
+    ``users={"me": "secret"}`` registers those users, each with ``devices`` approved, online
+    storage devices (see :meth:`seed_user` and :attr:`seeded` for their ids), so a client can
+    log in and sync at once.
+
     Use ``async with Sandbox() as sb:`` or :meth:`start` / :meth:`close`.
     """
 
@@ -128,8 +133,11 @@ class Sandbox:
         port: int = 0,
         allow_remote: bool = False,
         admin_token: str | None = None,
+        users: Mapping[str, str] | None = None,
+        devices: int = 0,
     ) -> None:
         check_host(host, allow_remote=allow_remote)
+        seed_users = check_seed(users, devices)
         # Kept private, with no __repr__ that could show it: the token is a secret.
         self._admin_token = new_admin_token() if admin_token is None else admin_token
         check_admin_token(self._admin_token)
@@ -185,6 +193,9 @@ class Sandbox:
         self._api_url: str | None = None
         self._data_hosts = DataHosts(self._ctx, host)  # upstream and downstream servers
         self._closed = False
+        self._seeded: dict[str, SeededUser] = {}
+        for username, password in seed_users.items():
+            self.seed_user(username, password, devices=devices)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -276,6 +287,22 @@ class Sandbox:
         """
         token = self.state.data_tokens.requests[request_id].token
         return f"{self.downstream_url}/?auth={token}"
+
+    # -- seed data -------------------------------------------------------------------------
+
+    @property
+    def seeded(self) -> Mapping[str, SeededUser]:
+        """The seeded users by username (``users=`` and :meth:`seed_user`), oldest first."""
+        return MappingProxyType(self._seeded)
+
+    def seed_user(self, username: str, password: str, *, devices: int = 0) -> SeededUser:
+        """Add a user with ``devices`` approved, online storage devices, with no commands.
+
+        Raises ``ValueError`` for a taken username or a bad argument.
+        """
+        user = seed_user(self.state, username, password, devices)
+        self._seeded[username] = user
+        return user
 
     # -- the WebSocket ack channel ---------------------------------------------------------
 
