@@ -179,7 +179,8 @@ class Policy:
 @attrs.frozen
 class VotingPool:
     """``check-pool-status``: a voting pool's status (``open``, ``approved``, ``denied``,
-    ``expired`` in the sandbox; the real vocabulary was never recorded) and its ballots."""
+    ``expired``, ``cancelled`` in the sandbox; the real vocabulary was never recorded) and
+    its ballots."""
 
     pool_id: str
     status: str

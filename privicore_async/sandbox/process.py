@@ -24,13 +24,13 @@ import shlex
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from .config import ID_SHAPES, REAUTHORIZE_MODES, STATUS_METHODS, STATUS_SHAPES
 from .faults import Faults
 from .server import Sandbox
 
-__all__ = ["ADMIN_TOKEN_ENV", "env_lines", "main", "parser", "serve"]
+__all__ = ["ADMIN_TOKEN_ENV", "env_lines", "from_args", "main", "parser", "serve"]
 
 LISTENING = "privicore sandbox listening on"
 ADMIN_TOKEN = "privicore sandbox admin token"
@@ -65,6 +65,9 @@ def env_lines(sandbox: Sandbox) -> list[str]:
         values["PRIVICORE_DEVICE_IDS"] = " ".join(user.device_ids)
     values[ADMIN_TOKEN_ENV] = sandbox.admin_token
     return [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
+
+
+_ALTERNATIVE_ROUTES: dict[str, bool | Literal["only"]] = {"off": False, "on": True, "only": "only"}
 
 
 def _parse_user(text: str) -> tuple[str, str]:
@@ -167,6 +170,13 @@ def parser(prog: str = "python -m privicore_async.sandbox") -> argparse.Argument
     p.add_argument(
         "--status-methods", default=",".join(STATUS_METHODS), help="e.g. POST,GET or POST"
     )
+    p.add_argument(
+        "--alternative-routes",
+        choices=("off", "on", "only"),
+        default="off",
+        help="serve the route table's documented second choices too (on) or instead of the "
+        "first choices (only), for testing a client's fallback (default: off)",
+    )
     p.add_argument("--token-ttl", type=float, default=3600.0)
     p.add_argument("--reauthorize-mode", choices=REAUTHORIZE_MODES, default="sync")
     p.add_argument(
@@ -235,6 +245,29 @@ def main(
 ) -> int:
     """Parse ``argv``, serve until a signal, return the exit status (0 on a clean stop)."""
     args = parser(prog).parse_args(argv)
+    sandbox = from_args(args, prog)
+    try:
+        asyncio.run(
+            _run_until_signalled(
+                sandbox,
+                print_ws_url=args.print_ws_url,
+                print_data_urls=args.print_data_urls,
+                print_env=args.print_env,
+            )
+        )
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:  # the port is taken, the host is not local, ...
+        print(f"privicore sandbox: cannot listen: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def from_args(args: argparse.Namespace, prog: str = "python -m privicore_async.sandbox") -> Sandbox:
+    """The (not yet started) :class:`Sandbox` that parsed options describe.
+
+    A bad combination exits with a usage error (status 2), as argparse does.
+    """
     if args.burst is not None and args.rate_limit is None:
         parser(prog).error("--burst needs --rate-limit")
     burst = 1 if args.burst is None else args.burst
@@ -262,6 +295,7 @@ def main(
             status_methods=tuple(m.strip() for m in args.status_methods.split(",") if m.strip()),
             token_ttl=args.token_ttl,
             reauthorize_mode=args.reauthorize_mode,
+            alternative_routes=_ALTERNATIVE_ROUTES[args.alternative_routes],
             rate_limit=rate_limit,
             faults=Faults(
                 error_rate=args.error_rate,
@@ -277,18 +311,4 @@ def main(
         )
     except ValueError as exc:
         parser(prog).error(str(exc))
-    try:
-        asyncio.run(
-            _run_until_signalled(
-                sandbox,
-                print_ws_url=args.print_ws_url,
-                print_data_urls=args.print_data_urls,
-                print_env=args.print_env,
-            )
-        )
-    except KeyboardInterrupt:
-        pass
-    except OSError as exc:  # the port is taken, the host is not local, ...
-        print(f"privicore sandbox: cannot listen: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return sandbox

@@ -140,3 +140,45 @@ def test_a_user_without_a_password_is_a_usage_error(capsys: pytest.CaptureFixtur
         process.main(["--user", "me"])
     assert exited.value.code == 2
     assert "USERNAME:PASSWORD" in capsys.readouterr().err
+
+
+# -- the command line builds the sandbox it describes ------------------------------------------
+
+
+def _from_argv(*argv: str) -> Sandbox:
+    from privicore_async.sandbox import process
+
+    return process.from_args(process.parser().parse_args(list(argv)))
+
+
+def test_the_command_line_defaults_are_the_real_wire() -> None:
+    sb = _from_argv()
+    assert (sb.settings.id_shape, sb.settings.id_header, sb.settings.status_shape) == (
+        "json-string",
+        False,
+        "string",
+    )
+    assert sb._channel._progress is None
+    assert sb._alternative_routes is False
+    assert sb.seeded == {}
+
+
+def test_the_command_line_turns_the_variety_on() -> None:
+    sb = _from_argv(
+        "--id-shape=mixed",
+        "--id-header",
+        "--status-shape=object",
+        "--ws-progress-interval=0.5",
+        "--alternative-routes=only",
+        "--user=me:pw",
+        "--user=you:pw2",
+        "--devices=2",
+    )
+    assert (sb.settings.id_shape, sb.settings.id_header, sb.settings.status_shape) == (
+        "mixed",
+        True,
+        "object",
+    )
+    assert sb._channel._progress == 0.5
+    assert sb._alternative_routes == "only"
+    assert [(u.username, len(u.device_ids)) for u in sb.seeded.values()] == [("me", 2), ("you", 2)]
