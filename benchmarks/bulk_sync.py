@@ -65,8 +65,16 @@ COOLDOWN = 0.5  # seconds of quiet between measured runs
 RUN_TIMEOUT = 120.0  # a run that takes longer than this is a failure, not a hang
 
 AUTH_HEADER = "X-DPT-AUTHORIZATION"
-COMMAND_ID_HEADER = "x-dpt-cab-id"
 PENDING_CODE = 1  # command_status 1 = started (wire reference §a5)
+# The status endpoint answers a bare word (wire reference §a4b); its code per §a5.
+CODE_BY_WORD = {"started": 1, "succeeded": 2, "rejected": 3}
+
+
+def status_code(body: object) -> int:
+    """The ``command_status`` code of a status answer: a bare word (the real wire)."""
+    if not isinstance(body, str) or body not in CODE_BY_WORD:
+        raise RuntimeError(f"unexpected status answer {body!r}")
+    return CODE_BY_WORD[body]
 
 
 # -- the baseline: one task per command ---------------------------------------------------------
@@ -86,17 +94,20 @@ class BaselineRecord:
 
 
 async def post_sync(session: aiohttp.ClientSession, api_url: str, token: str, device: str) -> str:
-    """Plain aiohttp ``POST /storage/sync-device``; the command id from the ``x-dpt-cab-id``
-    header (the reference client's submit, also the naive poller's and the oracle's)."""
+    """Plain aiohttp ``POST /storage/sync-device``; the command id is the 202's body, a bare
+    JSON string (the reference client's submit, also the naive poller's and the oracle's)."""
     async with session.post(
         f"{api_url}/storage/sync-device",
         data={"deviceIdentifier": device},
         headers={AUTH_HEADER: token},
     ) as response:
-        await response.read()
+        body = await response.read()
         if response.status != 202:
             raise RuntimeError(f"sync-device answered {response.status}")
-        return response.headers[COMMAND_ID_HEADER]
+        command_id = json.loads(body)
+        if not isinstance(command_id, str):
+            raise RuntimeError(f"sync-device answered {body[:80]!r}, not a command id")
+        return command_id
 
 
 async def baseline_command(
@@ -125,7 +136,7 @@ async def baseline_command(
         async with session.post(f"{api_url}/request-status/{command_id}", json={}) as response:
             body = await response.json()
         record.polls += 1
-        code = body["command_status"]
+        code = status_code(body)
         if code != PENDING_CODE:
             record.learned_at = time.time()
             record.outcome = code

@@ -57,7 +57,7 @@ from typing import Any, Protocol
 
 import aiohttp
 from _common import SandboxAdmin, SandboxProcess, git_revision, machine_info, percentile
-from bulk_sync import fetch_token, post_sync, setup_devices
+from bulk_sync import fetch_token, post_sync, setup_devices, status_code
 
 from privicore_async import CommandHandle, PollPolicy, PrivicoreClient
 from privicore_async.crypto import DataKey
@@ -331,10 +331,10 @@ class Run:
 
 
 async def read_code(session: aiohttp.ClientSession, api_url: str, command_id: str) -> int:
-    """``POST /request-status/{id}`` with ``{}``: the ``command_status`` code."""
+    """``POST /request-status/{id}`` with ``{}``: the ``command_status`` code of its word."""
     async with session.post(f"{api_url}/request-status/{command_id}", json={}) as response:
         body = await response.json()
-    return int(body["command_status"])
+    return status_code(body)
 
 
 # -- the three pollers --------------------------------------------------------------------------

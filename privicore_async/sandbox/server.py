@@ -3,8 +3,8 @@
 Every Privicore endpoint is registered from :data:`~privicore_async.routes.ROUTES` by route
 name, so the sandbox and the client agree on paths by construction. Routes on the upstream and
 downstream hosts are not served here (they live on other hosts). A few ``/_sandbox/`` admin
-endpoints let a benchmark steer a sandbox that runs in another process; they answer only
-requests that carry :attr:`Sandbox.admin_token` (see :mod:`.access`).
+endpoints (:mod:`.admin_routes`) let a test or a benchmark steer a sandbox that runs in another
+process; they answer only requests that carry :attr:`Sandbox.admin_token` (see :mod:`.access`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from .access import (
     new_admin_token,
     warn_exposed,
 )
-from .answers import id_shapes, json_answer, not_found, status_shapes, validation_failed
+from .admin_routes import ADMIN_PREFIX, AdminRoutes
+from .answers import id_shapes, status_shapes
 from .call import Call, Context, Handler, endpoint
 from .config import STATUS_METHODS, IdShape, ReauthorizeMode, Settings, StatusShape
 from .data_hosts import DataHosts
@@ -46,7 +47,6 @@ from .ws import WsFaults, WsOutput, WsProxy, WsStats
 
 __all__ = ["ADMIN_PREFIX", "Sandbox"]
 
-ADMIN_PREFIX = "/_sandbox"
 _SHUTDOWN_GRACE = 0.5  # seconds an in-flight request (e.g. a "slow" fault) gets at close()
 
 
@@ -65,9 +65,10 @@ class Sandbox:
     header to every 202; ``status_shape`` does the same for status answers (``"string"``,
     ``"array"``, ``"object"``: the legacy ``{commandId, command_status, body}`` that carries a
     rejection's reason, ``"mixed"``), and ``status_methods`` the HTTP methods the status
-    endpoint accepts (the other one gets 405). ``sync-device`` and ``request-data`` answer with
-    the id in the header only, whatever the shape (``request-data`` per the evidence;
-    ``sync-device``, documented as "202, no body", by the sandbox's guess).
+    endpoint accepts (the other one gets 405). ``request-data`` answers with the id in the
+    header only, whatever the shape (per the evidence). ``sync-device`` follows ``id_shape``
+    like every command although its seed page says "202, no body": ``id_shape="header"`` is
+    that reading (the id then only in the header, the sandbox's guess).
     ``token_ttl`` is the lifetime of tokens from ``authenticate``; ``reauthorize_mode`` is
     ``"sync"`` (200 with a new token) or ``"command"`` (202, the same token is extended on
     settle). ``faults`` injects random faults; :meth:`inject` scripts one-offs. ``port=0`` picks
@@ -444,70 +445,8 @@ class Sandbox:
                     handler = _counted(handler, route.name, self.stats)
                 for method in self._methods(route):
                     app.router.add_route(method, route.path, handler, name=name)
-        admin = (
-            ("GET", "/stats", self._admin_stats, "stats"),
-            ("GET", "/settled", self._admin_settled, "settled"),
-            ("GET", "/due", self._admin_due, "due"),
-            ("POST", "/devices/{deviceIdentifier}/online", self._admin_online, "device_online"),
-            ("POST", "/tokens/expire", self._admin_expire, "expire_tokens"),
-            ("POST", "/latency", self._admin_latency, "latency"),
-        )
-        for method, path, admin_handler, name in admin:
-            app.router.add_route(
-                method, ADMIN_PREFIX + path, admin_handler, name=f"_sandbox.{name}"
-            )
+        AdminRoutes(self).add_to(app.router)
         return app
-
-    # -- admin endpoints (not Privicore's; for a sandbox in another process) ----------------
-
-    async def _admin_stats(self, request: web.Request) -> web.StreamResponse:
-        return json_answer({**self.stats.as_dict(), "ws": self.ws_stats.as_dict()})
-
-    async def _admin_settled(self, request: web.Request) -> web.StreamResponse:
-        settled = {
-            cid: command.settled_at
-            for cid, command in self.state.commands.items()
-            if command.settled_at is not None
-        }
-        return json_answer(settled)
-
-    async def _admin_due(self, request: web.Request) -> web.StreamResponse:
-        return json_answer(self.due())
-
-    async def _admin_online(self, request: web.Request) -> web.StreamResponse:
-        identifier = request.match_info["deviceIdentifier"]
-        value = (await request.post()).get("online")
-        if value not in ("0", "1"):
-            return validation_failed({"online": ["This value should be 0 or 1."]})
-        if identifier not in self.state.devices:
-            return not_found()
-        self.set_device_online(identifier, value == "1")
-        return json_answer({"deviceIdentifier": identifier, "online": value == "1"})
-
-    async def _admin_expire(self, request: web.Request) -> web.StreamResponse:
-        return json_answer({"expired": self.expire_tokens()})
-
-    async def _admin_latency(self, request: web.Request) -> web.StreamResponse:
-        form: Mapping[str, Any] = await request.post()
-        values: dict[str, float] = {}
-        errors: dict[str, list[str]] = {}
-        for field in ("latency", "jitter"):
-            raw = form.get(field)
-            if raw is None or (isinstance(raw, str) and not raw.strip()):
-                continue
-            try:
-                values[field] = float(raw)
-                if not values[field] >= 0:
-                    raise ValueError
-            except (TypeError, ValueError):
-                errors[field] = ["This value should be a number >= 0."]
-        if errors:
-            return validation_failed(errors)
-        if "latency" in values:
-            self.latency = values["latency"]
-        if "jitter" in values:
-            self.jitter = values["jitter"]
-        return json_answer({"latency": self.latency, "jitter": self.jitter})
 
 
 # -- serving a route's alternative with its first choice's handler ------------------------------

@@ -119,8 +119,18 @@ async def test_by_default_the_id_is_a_json_string_in_the_body_and_no_header(api:
     assert UUID.fullmatch(command_id)
 
 
-async def test_sync_device_answers_202_with_an_empty_body_and_the_header_only() -> None:
-    async with serving(id_shape="object") as api:
+async def test_sync_device_answers_like_every_command_by_default() -> None:
+    async with serving() as api:
+        token = await api.profile()
+        answer = await api.call("storage.sync_device", {"deviceIdentifier": "dev-1"}, token=token)
+        assert answer.status == 202
+        assert "x-dpt-cab-id" not in answer.headers
+        assert isinstance(answer.body, str)
+        assert UUID.fullmatch(answer.body)
+
+
+async def test_sync_device_with_the_header_shape_answers_the_seeds_empty_body() -> None:
+    async with serving(id_shape="header") as api:
         token = await api.profile()
         answer = await api.call("storage.sync_device", {"deviceIdentifier": "dev-1"}, token=token)
         assert answer.status == 202

@@ -64,9 +64,10 @@ async def sync_device(call: Call) -> web.StreamResponse:
             return Outcome.reject("device.offline")
         return Outcome.success()
 
-    # The seed page documents "202, no body"; where the id goes is not documented. The
-    # sandbox's guess (wire reference row 44): the x-dpt-cab-id header, whatever id_shape says.
-    return call.accept_for_device(identifier, synchronise, shape="header")
+    # The seed page documents "202, no body"; the wire reference (§a4b) and the independent
+    # client say ordinary commands carry the id in the body. Like every command, the id goes
+    # where id_shape says (the body by default); id_shape="header" is the seed's reading.
+    return call.accept_for_device(identifier, synchronise)
 
 
 async def remove(call: Call) -> web.StreamResponse:
