@@ -50,9 +50,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from _common import SandboxAdmin, SandboxProcess, git_revision, machine_info, percentile
+from _common import git_revision, machine_info, percentile
 
 from privicore_async import CommandHandle, PollPolicy, PrivicoreClient
+from privicore_async.sandbox import SandboxAdmin, SandboxProcess
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bulk_sync.json"
 
@@ -707,7 +708,7 @@ async def bench(
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     username, password = f"bench-{uuid.uuid4().hex[:8]}", "bench-password-1"
     async with aiohttp.ClientSession() as admin_session:
-        admin = SandboxAdmin(admin_session, api_url, admin_token)
+        admin = SandboxAdmin(api_url, admin_token or "", session=admin_session)
         await admin.set_latency(SETUP_LATENCY, 0.0)
         t0 = time.monotonic()
         devices = await setup_devices(api_url, username, password, args.commands)

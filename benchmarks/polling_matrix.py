@@ -56,12 +56,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import aiohttp
-from _common import SandboxAdmin, SandboxProcess, git_revision, machine_info, percentile
+from _common import git_revision, machine_info, percentile
 from bulk_sync import fetch_token, post_sync, setup_devices, status_code
 
 from privicore_async import CommandHandle, PollPolicy, PrivicoreClient
 from privicore_async.crypto import DataKey
 from privicore_async.errors import PrivicoreError
+from privicore_async.sandbox import SandboxAdmin, SandboxProcess
 
 RESULTS = Path(__file__).resolve().parent / "results" / "polling_matrix.json"
 
@@ -1256,7 +1257,7 @@ async def bench(sandbox: SandboxProcess, args: argparse.Namespace) -> dict[str, 
     assert main_task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     async with aiohttp.ClientSession() as admin_session:
-        admin = SandboxAdmin(admin_session, sandbox.api_url or "", sandbox.admin_token)
+        admin = SandboxAdmin(sandbox.api_url, sandbox.admin_token, session=admin_session)
         t0 = time.monotonic()
         env = await setup(sandbox, admin, args.scale)
         setup_s = time.monotonic() - t0
@@ -1353,7 +1354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         flush=True,
     )
     try:
-        with SandboxProcess(latency=SETUP_LATENCY, data_urls=True) as sandbox:
+        with SandboxProcess(latency=SETUP_LATENCY) as sandbox:
             pid = sandbox.proc.pid if sandbox.proc else "?"
             print(f"sandbox: pid {pid} at {sandbox.api_url}, ack channel {sandbox.ws_url}")
             result = asyncio.run(bench(sandbox, args))

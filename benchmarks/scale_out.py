@@ -34,11 +34,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from _common import SandboxAdmin, SandboxProcess, git_revision, machine_info
+from _common import git_revision, machine_info
 
 from privicore_async import PollPolicy, PrivicoreClient
 from privicore_async.journal import CommandJournal, RedisJournal, SqliteJournal
 from privicore_async.ratelimit import RedisRateLimit
+from privicore_async.sandbox import SandboxAdmin, SandboxProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 LATENCY = 0.2
@@ -209,7 +210,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         api_url = sandbox.api_url
         assert api_url is not None
         async with redis_server() as redis_url, aiohttp.ClientSession() as session:
-            admin = SandboxAdmin(session, api_url, sandbox.admin_token)
+            admin = SandboxAdmin(api_url, sandbox.admin_token, session=session)
             username, devices = await setup_fleet(api_url, args.commands)
             await admin.set_latency(LATENCY, 0.02)
             print(f"journals: {args.commands} syncs, latency {LATENCY} s, {args.rounds} rounds")

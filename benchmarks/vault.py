@@ -50,11 +50,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from _common import SandboxProcess, git_revision, machine_info, percentile
+from _common import git_revision, machine_info, percentile
 
 from privicore_async import PrivicoreClient
 from privicore_async.crypto import DataKey
 from privicore_async.results import StoreRequest
+from privicore_async.sandbox import SandboxProcess
 
 SCRIPT = Path(__file__).resolve()
 RESULTS = SCRIPT.parent / "results" / "vault.json"
@@ -495,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     started = time.perf_counter()
     try:
-        with SandboxProcess(latency=args.latency, data_urls=True) as sb:
+        with SandboxProcess(latency=args.latency) as sb:
             results = asyncio.run(parent_main(sb, args))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

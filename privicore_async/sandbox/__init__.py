@@ -7,13 +7,27 @@
 
 ``python -m privicore_async.sandbox --port 9009`` runs it as its own process. It listens on
 loopback only unless allowed otherwise (then it warns with :class:`SandboxExposedWarning`), and
-its ``/_sandbox/`` admin endpoints need ``Sandbox.admin_token``.
+its ``/_sandbox/`` admin endpoints need ``Sandbox.admin_token``. From another process,
+:class:`SandboxAdmin` drives those endpoints and :class:`SandboxProcess` runs the sandbox as a
+child process.
 """
 
 from .access import SandboxExposedWarning
+from .admin import SandboxAdmin, SandboxAdminError
+from .child import SandboxProcess
 from .faults import Faults
 from .process import main, serve
 from .server import Sandbox
 from .ws import WsFaults
 
-__all__ = ["Faults", "Sandbox", "SandboxExposedWarning", "WsFaults", "main", "serve"]
+__all__ = [
+    "Faults",
+    "Sandbox",
+    "SandboxAdmin",
+    "SandboxAdminError",
+    "SandboxExposedWarning",
+    "SandboxProcess",
+    "WsFaults",
+    "main",
+    "serve",
+]
