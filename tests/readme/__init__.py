@@ -1,0 +1,1 @@
+"""Running the README's python blocks for real (see tests/test_readme.py)."""
