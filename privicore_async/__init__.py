@@ -5,17 +5,23 @@ Start with :class:`PrivicoreClient`; every accepted command comes back as a
 :mod:`privicore_async.sandbox` an embedded Privicore server for tests and demos.
 """
 
-from . import errors
-from .client import PrivicoreClient
-from .commands import (
-    CommandHandle,
-    CommandResult,
-    CommandStatus,
-    PollPolicy,
-    as_completed,
-    gather,
-)
-from .http import Limits, RetryPolicy, Timeouts
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from . import errors
+    from .client import PrivicoreClient
+    from .commands import (
+        CommandHandle,
+        CommandResult,
+        CommandStatus,
+        PollPolicy,
+        as_completed,
+        gather,
+    )
+    from .http import Limits, RetryPolicy, Timeouts
 
 __all__ = [
     "CommandHandle",
@@ -32,3 +38,34 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+# The public names are imported on first use, not with the package: the pytest plugin this
+# package installs loads ``privicore_async.testing`` into every pytest run of an environment,
+# and the client (aiohttp, cryptography, ...) costs a few hundred milliseconds to import.
+_HOME = {
+    "errors": ".errors",
+    "PrivicoreClient": ".client",
+    "CommandHandle": ".commands",
+    "CommandResult": ".commands",
+    "CommandStatus": ".commands",
+    "PollPolicy": ".commands",
+    "as_completed": ".commands",
+    "gather": ".commands",
+    "Limits": ".http",
+    "RetryPolicy": ".http",
+    "Timeouts": ".http",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(home, __name__)
+    value = module if name == "errors" else getattr(module, name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -176,9 +176,9 @@ class DataTokens(Resource):
         The server answers 202 with an empty body and two headers: ``x-dpt-cab-request-id``
         (returned as ``request_id``) and ``x-dpt-cab-id`` (tracked as ``command_handle``). The
         data itself arrives on the WebSocket as an ``X-DPT-CAB-REQUEST-ID`` message (inline
-        base64, or a downstream link for :meth:`download`); the SDK's WebSocket channel comes
-        in a later release, so for now only the request is made. A deleted or unknown token
-        is a 404 (``NotFoundError``).
+        base64, or a downstream link for :meth:`download`): :meth:`receive_data` waits for it
+        on the client's ack channel (``ws_url``), and ``client.vault.retrieve`` does both
+        steps. A deleted or unknown token is a 404 (``NotFoundError``).
         """
         response = await self._client.call("data_tokens.request_data", {"token": _token_of(token)})
         request_id = extract_request_id(response.headers)

@@ -26,11 +26,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pytest
 
-from .clients import FAST_POLL, FAST_RETRY, sandbox_client
 from .marker import MARKER, MARKER_HELP, build_sandbox, marked_kwargs
 from .options import RUN_DEFAULTS, add_options, read_run_defaults
 
@@ -140,5 +139,18 @@ async def privicore_client(
     ``PRIVICORE_*`` environment never redirects it; it polls every 10-100 ms and gives a
     command 10 s. Build more clients with :func:`sandbox_client`.
     """
+    # Imported here, not with the plugin, which pytest loads into every run (see __getattr__).
+    from .clients import sandbox_client
+
     async with sandbox_client(privicore_sandbox, privicore_user) as client:
         yield client
+
+
+def __getattr__(name: str) -> Any:
+    # The client helpers import the whole client: only on first use, so that merely having
+    # the package installed costs a pytest run nothing measurable.
+    if name in ("FAST_POLL", "FAST_RETRY", "sandbox_client"):
+        from . import clients
+
+        return getattr(clients, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

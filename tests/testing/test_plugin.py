@@ -9,6 +9,7 @@ several things at once.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from string import Template
 
@@ -221,3 +222,20 @@ def test_a_bad_option_value_is_a_usage_error_naming_it(
     result = pytester.runpytest("-p", "no:cacheprovider", *args)  # in-process: no test runs
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: {message}"])
+
+
+def test_loading_the_plugin_imports_neither_the_client_nor_aiohttp() -> None:
+    # pytest loads the plugin into every run of an environment that has the package.
+    code = (
+        "import sys, privicore_async.testing as t, privicore_async as p\n"
+        "heavy = ('aiohttp', 'cryptography', 'privicore_async.client')\n"
+        "heavy = [m for m in heavy if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "assert callable(t.sandbox_client) and p.PrivicoreClient.__name__ == 'PrivicoreClient'\n"
+        "assert 'aiohttp' in sys.modules\n"
+        "assert 'PrivicoreClient' in dir(p)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
