@@ -1,8 +1,10 @@
 """privicore-async: the asyncio SDK for the Privicore API.
 
 Start with :class:`PrivicoreClient`; every accepted command comes back as a
-:class:`CommandHandle`. :mod:`privicore_async.errors` holds the exception tree and
-:mod:`privicore_async.sandbox` an embedded Privicore server for tests and demos.
+:class:`CommandHandle` (an :class:`AcceptedCommand` when the 202 named no command).
+:mod:`privicore_async.types` gathers every type your code handles (reports, progress,
+requests, keys, the ``JSON`` alias), :mod:`privicore_async.errors` holds the exception tree
+and :mod:`privicore_async.sandbox` an embedded Privicore server for tests and demos.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from . import errors
+    from . import errors, types
+    from ._json import JSON
     from .client import PrivicoreClient
     from .commands import (
+        AcceptedCommand,
         CommandHandle,
+        CommandResponse,
         CommandResult,
         CommandStatus,
         PollPolicy,
@@ -22,19 +27,25 @@ if TYPE_CHECKING:
         gather,
     )
     from .http import Limits, RetryPolicy, Timeouts
+    from .raw_response import RawResponse
 
 __all__ = [
+    "JSON",
+    "AcceptedCommand",
     "CommandHandle",
+    "CommandResponse",
     "CommandResult",
     "CommandStatus",
     "Limits",
     "PollPolicy",
     "PrivicoreClient",
+    "RawResponse",
     "RetryPolicy",
     "Timeouts",
     "as_completed",
     "errors",
     "gather",
+    "types",
 ]
 
 __version__ = "0.1.0"
@@ -44,8 +55,12 @@ __version__ = "0.1.0"
 # and the client (aiohttp, cryptography, ...) costs a few hundred milliseconds to import.
 _HOME = {
     "errors": ".errors",
+    "types": ".types",
+    "JSON": "._json",
     "PrivicoreClient": ".client",
+    "AcceptedCommand": ".commands",
     "CommandHandle": ".commands",
+    "CommandResponse": ".commands",
     "CommandResult": ".commands",
     "CommandStatus": ".commands",
     "PollPolicy": ".commands",
@@ -54,6 +69,7 @@ _HOME = {
     "Limits": ".http",
     "RetryPolicy": ".http",
     "Timeouts": ".http",
+    "RawResponse": ".raw_response",
 }
 
 
@@ -62,7 +78,7 @@ def __getattr__(name: str) -> Any:
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     module = importlib.import_module(home, __name__)
-    value = module if name == "errors" else getattr(module, name)
+    value = module if name in ("errors", "types") else getattr(module, name)
     globals()[name] = value  # later lookups skip this function
     return value
 

@@ -43,7 +43,7 @@ from .wire.ws import (
 
 __all__ = ["AckChannel", "AckSink", "RequestMessage", "TokenSource"]
 
-logger = logging.getLogger("privicore_async")
+logger = logging.getLogger("privicore_async.acks")
 
 
 class AckSink(Protocol):

@@ -1,5 +1,10 @@
 """Where the client connects and as whom: its arguments or ``PRIVICORE_*``, checked once.
 
+An argument left out (``None``) is read from the environment; an empty string is an explicit
+"none" that the environment does not fill (``ws_url=""``: no ack channel, whatever
+``PRIVICORE_WS_URL`` says). The client passes an empty environment when built with
+``env=False``.
+
 Every URL must be absolute, of the right scheme, with a host and no user-info (a password in
 a URL ends up in logs and reprs); every credential must be usable as it will be sent. A
 credential that would travel in clear text (``http://``, ``ws://``) to a host that is not on
@@ -62,26 +67,31 @@ class ClientConfig:
         token: str | None,
         env: Mapping[str, str] | None = None,
     ) -> ClientConfig:
-        """The arguments, or the environment where an argument is not given, checked.
+        """The arguments, or the environment (``os.environ`` unless ``env`` is given) where an
+        argument is ``None``, checked. An empty string is "none": the environment is not read.
 
         Raises :class:`~privicore_async.errors.InvalidArgumentError` (a ``ValueError``)
         naming the argument, never quoting a value.
         """
         env = os.environ if env is None else env
-        api_url = api_url or env.get("PRIVICORE_API_URL")
+
+        def given(value: str | None, variable: str) -> str | None:
+            return env.get(variable) if value is None else value
+
+        api_url = given(api_url, "PRIVICORE_API_URL")
         if not api_url:
             raise InvalidArgumentError("api_url", "is required (or set PRIVICORE_API_URL)")
         config = cls(
             api_url=require_url("api_url", api_url, schemes=_HTTP).rstrip("/"),
-            ws_url=_optional_url("ws_url", ws_url or env.get("PRIVICORE_WS_URL"), _WS),
+            ws_url=_optional_url("ws_url", given(ws_url, "PRIVICORE_WS_URL"), _WS),
             upstream_url=_optional_url(
-                "upstream_url", upstream_url or env.get("PRIVICORE_UPSTREAM_URL"), _HTTP
+                "upstream_url", given(upstream_url, "PRIVICORE_UPSTREAM_URL"), _HTTP
             ),
             downstream_url=_optional_url(
-                "downstream_url", downstream_url or env.get("PRIVICORE_DOWNSTREAM_URL"), _HTTP
+                "downstream_url", given(downstream_url, "PRIVICORE_DOWNSTREAM_URL"), _HTTP
             ),
-            username=_optional(username or env.get("PRIVICORE_USERNAME")),
-            password=_optional(password or env.get("PRIVICORE_PASSWORD")),
+            username=_optional(given(username, "PRIVICORE_USERNAME")),
+            password=_optional(given(password, "PRIVICORE_PASSWORD")),
             token=None if token is None else require_token("token", token),
         )
         if config.username is not None:

@@ -15,11 +15,14 @@ from typing import Any
 __all__ = [
     "APIError",
     "AuthenticationError",
+    "ClientClosedError",
     "CommandError",
     "CommandNotFound",
     "CommandRejected",
     "CommandTimeout",
     "ConflictError",
+    "ConnectError",
+    "ConnectTimeout",
     "DecryptionError",
     "InsecureTransportWarning",
     "InvalidArgumentError",
@@ -28,8 +31,10 @@ __all__ = [
     "PrivicoreError",
     "ProtocolError",
     "RateLimitError",
+    "ReadTimeout",
     "ServerError",
     "TransportError",
+    "TransportTimeout",
     "ValidationError",
     "error_for_status",
 ]
@@ -49,12 +54,42 @@ class TransportError(PrivicoreError):
     """The request did not get an HTTP answer (refused, reset, DNS, timeout), after retries.
 
     ``may_have_arrived`` is False only when no attempt can have reached the server (every one
-    failed to connect): a command is then known not to have started.
+    failed to connect): a command is then known not to have started. The subclasses say how
+    the last attempt failed (:class:`ConnectError`, :class:`ConnectTimeout`,
+    :class:`ReadTimeout`); a reset or an answer cut short is a plain ``TransportError``. When
+    the network library raised, ``__cause__`` is a scrubbed copy of its exception.
     """
 
     def __init__(self, message: str, *, may_have_arrived: bool = True) -> None:
         super().__init__(message)
         self.may_have_arrived = may_have_arrived
+
+
+# The subclasses name how the last attempt failed; ``may_have_arrived`` still speaks for all
+# attempts (a request lost once and then refused may have reached the server). The timeouts
+# do not derive from the builtin TimeoutError: inside ``asyncio.timeout()`` that one means
+# "your own deadline passed", and an SDK timeout must not be mistaken for it.
+
+
+class ConnectError(TransportError):
+    """No connection could be made (refused, DNS, TLS, unreachable) on the last attempt.
+
+    ``__cause__`` is the network library's exception (e.g. ``aiohttp.ClientConnectorError``),
+    copied without its traceback and with every credential of the request replaced by ``***``.
+    """
+
+
+class TransportTimeout(TransportError):
+    """A timeout of :class:`~privicore_async.Timeouts` passed on the last attempt."""
+
+
+class ConnectTimeout(ConnectError, TransportTimeout):
+    """The connection was not made within ``Timeouts.connect``: nothing reached the server."""
+
+
+class ReadTimeout(TransportTimeout):
+    """Connected, but the answer did not come within ``Timeouts.read`` or ``Timeouts.total``:
+    the request may have reached the server."""
 
 
 class DecryptionError(PrivicoreError):
@@ -214,6 +249,20 @@ class CommandNotFound(CommandError):
     def __init__(self, command_id: str | None, grace: float) -> None:
         self.grace = grace
         super().__init__(command_id, f"unknown to the server for more than {grace:g}s")
+
+
+class ClientClosedError(PrivicoreError):
+    """The client was closed: a handle still pending then ends with this error (awaiting it,
+    or ``gather``/``as_completed`` over it, raises it), and so does a command sent after.
+
+    Not an ``asyncio.CancelledError``, which in a TaskGroup or a web framework would read as
+    the awaiting task being cancelled. ``command_id`` names the command, which runs on: resume
+    it from another client (``client.commands.resume(command_id)``).
+    """
+
+    def __init__(self, message: str, *, command_id: str | None = None) -> None:
+        self.command_id = command_id
+        super().__init__(message)
 
 
 _BY_STATUS: dict[int, type[APIError]] = {

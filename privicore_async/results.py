@@ -3,18 +3,24 @@
 :mod:`privicore_async.models` holds the server's answers only; a value here is made by the SDK
 (a per-device report, a stored item's line, a started request with its tracked handle, a key
 pair made on this machine) and may hold a :class:`~privicore_async.commands.CommandHandle`
-or a key.
+or a key. Users import these from :mod:`privicore_async.types`.
+
+Every bulk helper reports progress the same way: ``on_progress(progress)`` with one argument
+that has ``done`` and ``total`` (a :class:`Progress`), plus the helper's own counts
+(:class:`SyncProgress`, :class:`StoreProgress`). A function taking a :class:`Progress` fits
+them all: ``def show(p: Progress) -> None``.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Callable
 from os import PathLike
-from typing import Any, BinaryIO
+from typing import BinaryIO, Protocol, TypeAlias, TypeVar
 
 import attrs
 
+from ._json import JSON
 from .commands import CommandHandle
 from .crypto import DataKey, KeyPair
 from .journal.entries import JournalEntry
@@ -25,11 +31,14 @@ __all__ = [
     "DataRequest",
     "DeviceSyncOutcome",
     "OAuthGrant",
+    "Progress",
+    "ProgressCallback",
     "ProvisionedProfile",
     "Recovery",
     "Source",
     "StoreMethod",
     "StoreOutcome",
+    "StoreProgress",
     "StoreReport",
     "StoreRequest",
     "StoredData",
@@ -38,6 +47,30 @@ __all__ = [
     "SyncReport",
     "SyncSource",
 ]
+
+# -- progress of bulk helpers ----------------------------------------------------------------
+
+
+class Progress(Protocol):
+    """What every bulk helper passes to ``on_progress``: items finished of how many."""
+
+    @property
+    def total(self) -> int:
+        """Items in the call."""
+        ...
+
+    @property
+    def done(self) -> int:
+        """Items finished so far, whatever their outcome."""
+        ...
+
+
+_ProgressT = TypeVar("_ProgressT", bound=Progress)
+
+ProgressCallback: TypeAlias = Callable[[_ProgressT], object]
+"""``on_progress(progress)``; ``ProgressCallback[SyncProgress]`` for ``sync_devices``,
+``ProgressCallback[StoreProgress]`` for ``store_many``, ``ProgressCallback[Progress]`` for a
+function that serves every helper. What it returns is ignored."""
 
 # -- bulk synchronisation ----------------------------------------------------------------------
 
@@ -74,7 +107,9 @@ class DeviceSyncOutcome:
     device_identifier: str
     outcome: SyncOutcome
     command_id: str | None = None
-    reason: Any = None
+    """``None`` when the device's request got no command id (``FAILED``, ``ACCEPTED``, most
+    of ``IN_DOUBT``)."""
+    reason: JSON = None
     """The server's rejection reason (REJECTED) or the error's message (FAILED)."""
     error: BaseException | None = attrs.field(default=None, eq=False)
     source: SyncSource = SyncSource.SUBMITTED
@@ -82,7 +117,8 @@ class DeviceSyncOutcome:
 
 @attrs.frozen
 class SyncProgress:
-    """Counts so far, passed to ``on_progress`` after each device finishes."""
+    """Counts so far, passed to ``on_progress`` after each device finishes (a
+    :class:`Progress`)."""
 
     total: int
     done: int
@@ -214,6 +250,17 @@ class StoreOutcome:
 
 
 @attrs.frozen
+class StoreProgress:
+    """Counts so far, passed to ``store_many``'s ``on_progress`` after each item (a
+    :class:`Progress`)."""
+
+    total: int
+    done: int
+    stored: int
+    failed: int
+
+
+@attrs.frozen
 class StoreReport:
     """Per-item outcomes of ``store_many``, in input order."""
 
@@ -230,7 +277,7 @@ class StoreReport:
         """The items that were not, with their errors."""
         return [line for line in self.outcomes if line.stored is None]
 
-    def counts(self) -> dict[str, Any]:
+    def counts(self) -> dict[str, int]:
         """``{"stored": n, "failed": m}``."""
         return {"stored": len(self.stored), "failed": len(self.failed)}
 
@@ -244,7 +291,8 @@ class DataRequest:
 
     ``request_id`` (header ``x-dpt-cab-request-id``) is the ``id`` of the
     ``X-DPT-CAB-REQUEST-ID`` message that delivers the data; ``command_handle`` tracks the
-    ``x-dpt-cab-id`` command (already done with status ``ACCEPTED`` when there was none).
+    ``x-dpt-cab-id`` command (an :class:`~privicore_async.commands.AcceptedCommand`, already
+    done with status ``ACCEPTED``, when there was none).
     """
 
     request_id: str
@@ -265,7 +313,7 @@ class AuthorizationRequest:
     scopes: tuple[str, ...]
 
     @property
-    def request_id(self) -> str | None:
+    def request_id(self) -> str:
         """The command id, i.e. the ``id`` of retrieve-authorization-code."""
         return self.handle.command_id
 

@@ -10,9 +10,20 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
+import attrs
 import pytest
 
-from privicore_async import CommandHandle, CommandStatus, PollPolicy, PrivicoreClient, errors
+from privicore_async import (
+    CommandHandle,
+    CommandStatus,
+    PollPolicy,
+    PrivicoreClient,
+    RetryPolicy,
+    Timeouts,
+    errors,
+)
+from privicore_async.http import MemoryReply, MemorySender, PreparedRequest
+from privicore_async.routes import Host
 from tests.client_helpers import (
     AUTHENTICATE,
     FAST,
@@ -142,11 +153,11 @@ async def test_command_202_without_any_id_is_accepted_and_done(
         m.post(API + path, status=202, body="")
         async with make_client() as c:
             handle = await call(c)
-            assert handle.command_id is None
+            assert not handle.has_id  # an AcceptedCommand: its command_id raises
             assert handle.status is CommandStatus.ACCEPTED
             assert handle.done()
             result = await handle
-    assert (result.command_id, result.status) == (None, CommandStatus.ACCEPTED)
+    assert (result.has_id, result.status) == (False, CommandStatus.ACCEPTED)
     assert all_calls(m) == [("POST", path)]  # nothing to poll
 
 
@@ -302,3 +313,207 @@ async def test_closed_injected_session_fails_the_handle_instead_of_hanging() -> 
             await session.close()
             with pytest.raises(errors.PrivicoreError):
                 await asyncio.wait_for(handle.wait(), 1.0)
+
+
+# -- views: with_options ---------------------------------------------------------------------------
+
+PENDING = MemoryReply(200, b'"started"')
+
+
+def memory_client(
+    handler: Callable[[PreparedRequest], MemoryReply] | None = None, **kwargs: Any
+) -> tuple[PrivicoreClient, MemorySender]:
+    sender = MemorySender(handler or (lambda request: MemoryReply(200, b"[]")))
+    kwargs.setdefault("token", TOKEN)
+    kwargs.setdefault("poll", QUIET)
+    return PrivicoreClient(API, sender=sender, env=False, **kwargs), sender
+
+
+async def test_a_view_shares_every_part_of_its_client() -> None:
+    client, _ = memory_client(ws_url="ws://privicore.test/ws")
+    async with client:
+        view = client.with_options(timeout=5)
+        assert view is not client
+        assert isinstance(view, PrivicoreClient)
+        for part in ("transport", "tracker", "command_service", "tokens", "acks", "routes"):
+            assert getattr(view, part) is getattr(client, part), part
+        assert view.devices is not client.devices  # resources send through the view
+        assert repr(view).endswith("(view)>")
+        assert not repr(client).endswith("(view)>")
+
+
+async def test_a_views_requests_carry_its_options_and_the_clients_do_not() -> None:
+    client, sender = memory_client()
+    async with client:
+        view = client.with_options(timeout=5, extra_headers={"X-Tenant": "acme"})
+        await view.devices.list()
+        await view.call("utility.health")
+        await client.devices.list()
+    via_view, health, direct = sender.requests
+    for request in (via_view, health):
+        assert request.headers["X-Tenant"] == "acme"
+        assert request.timeouts == Timeouts(total=5.0)
+    assert via_view.headers["X-DPT-AUTHORIZATION"] == TOKEN  # the SDK's own headers stay
+    assert "X-Tenant" not in direct.headers
+    assert direct.timeouts == Timeouts()
+
+
+async def test_a_view_of_a_view_adds_to_its_options() -> None:
+    client, sender = memory_client()
+    async with client:
+        first = client.with_options(extra_headers={"X-A": "1"}, timeout=Timeouts(connect=1))
+        second = first.with_options(extra_headers={"X-B": "2"})
+        await second.devices.list()
+    (request,) = sender.requests
+    assert (request.headers["X-A"], request.headers["X-B"]) == ("1", "2")
+    assert request.timeouts == Timeouts(connect=1)
+
+
+async def test_a_views_retry_policy_is_obeyed() -> None:
+    client, sender = memory_client(lambda request: MemoryReply(503))
+    async with client:
+        retry = RetryPolicy(max_attempts=3, initial_backoff=0.001, max_backoff=0.001)
+        with pytest.raises(errors.ServerError):
+            await client.with_options(retry=retry).devices.list()
+        assert len(sender.requests) == 3
+        with pytest.raises(errors.ServerError):
+            await client.with_options(retry=RetryPolicy(max_attempts=1)).devices.list()
+        assert len(sender.requests) == 4
+
+
+async def test_a_views_poll_timeout_is_its_commands_deadline() -> None:
+    def answer(request: PreparedRequest) -> MemoryReply:
+        return MemoryReply(202, b'"cmd-1"') if request.route == "devices.approve" else PENDING
+
+    client, _ = memory_client(answer, poll=PollPolicy(min_interval=0.01, max_interval=0.02))
+    async with client:
+        view = client.with_options(poll=attrs.evolve(client.tracker.policy, timeout=0.1))
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(errors.CommandTimeout):
+            await (await view.devices.approve("dev-1"))
+        assert asyncio.get_running_loop().time() - started < 2  # not the client's 300 s
+
+
+async def test_a_view_cannot_change_how_the_shared_tracker_polls() -> None:
+    client, _ = memory_client(poll=PollPolicy(min_interval=0.5))
+    with pytest.raises(errors.InvalidArgumentError, match=r"PollPolicy\.timeout") as info:
+        client.with_options(poll=PollPolicy(timeout=10))  # min_interval differs from the client's
+    assert info.value.argument == "poll"
+    client.with_options(poll=attrs.evolve(client.tracker.policy, timeout=10))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument"),
+    [
+        ({"timeout": "5"}, "timeout"),
+        ({"timeout": -1}, "timeout"),
+        ({"retry": {"max_attempts": 1}}, "retry"),
+        ({"poll": {"timeout": 5}}, "poll"),
+        ({"extra_headers": {"X-DPT-AUTHORIZATION": "other-token"}}, "extra_headers"),
+        ({"extra_headers": {"User-Agent": "mine/1"}}, "extra_headers"),
+        ({"extra_headers": {"X-A": "1\r\nX-B: 2"}}, "extra_headers"),
+    ],
+)
+def test_with_options_checks_its_arguments(kwargs: dict[str, Any], argument: str) -> None:
+    client, _ = memory_client()
+    with pytest.raises(errors.InvalidArgumentError) as info:
+        client.with_options(**kwargs)
+    assert info.value.argument == argument
+    assert "other-token" not in str(info.value)
+
+
+async def test_closing_a_view_closes_nothing_closing_the_client_closes_its_views() -> None:
+    client, sender = memory_client()
+    async with client:
+        async with client.with_options(timeout=5) as view:
+            await view.devices.list()
+        await view.close()
+        await client.devices.list()  # still open
+        assert not sender.closed
+    assert sender.closed
+    with pytest.raises(errors.PrivicoreError, match="closed"):
+        await view.devices.list()
+
+
+# -- per-call timeout ------------------------------------------------------------------------------
+
+
+async def test_call_takes_a_timeout_for_that_call_only() -> None:
+    client, sender = memory_client(lambda request: MemoryReply(200, b'{"status": "ok"}'))
+    async with client:
+        await client.call("utility.health", timeout=2.5)
+        await client.call("utility.health", timeout=Timeouts(connect=1, read=1, total=1))
+        await client.call("utility.health")
+        with pytest.raises(errors.InvalidArgumentError):
+            await client.call("utility.health", timeout=0)
+    assert [request.timeouts for request in sender.requests] == [
+        Timeouts(total=2.5),
+        Timeouts(connect=1, read=1, total=1),
+        Timeouts(),
+    ]
+
+
+# -- arguments checked at construction -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argument", ["poll", "retry", "timeouts", "limits", "telemetry", "env", "trace_configs"]
+)
+def test_wrongly_typed_policies_are_refused_at_construction(argument: str) -> None:
+    kwargs: dict[str, Any] = {"env": False, argument: {"timeout": 5}}
+    with pytest.raises(errors.InvalidArgumentError) as info:
+        PrivicoreClient(API, sender=MemorySender(lambda request: MemoryReply()), **kwargs)
+    assert info.value.argument == argument
+
+
+# -- the environment: left out, empty, or not read at all ------------------------------------------
+
+
+@pytest.fixture
+def privicore_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRIVICORE_API_URL", "http://elsewhere.test")
+    monkeypatch.setenv("PRIVICORE_WS_URL", "ws://elsewhere.test/ws")
+    monkeypatch.setenv("PRIVICORE_USERNAME", "env-user")
+    monkeypatch.setenv("PRIVICORE_PASSWORD", "env-password")
+    monkeypatch.setenv("PRIVICORE_UPSTREAM_URL", "http://up.elsewhere.test")
+
+
+@pytest.mark.usefixtures("privicore_env")
+def test_env_false_reads_no_variable() -> None:
+    with pytest.raises(errors.InvalidArgumentError, match="api_url"):
+        PrivicoreClient(env=False)
+    client = PrivicoreClient(API, env=False, sender=MemorySender(lambda r: MemoryReply()))
+    assert client.api_url == API
+    assert client.ws_url is None
+    assert client.acks is None
+    assert client.tokens.username is None
+    assert not client.tokens.can_authenticate
+    assert client.transport.base_url(Host.UPSTREAM) is None
+
+
+@pytest.mark.usefixtures("privicore_env")
+def test_an_empty_string_means_none_and_is_not_filled_from_the_environment() -> None:
+    sender = MemorySender(lambda request: MemoryReply())
+    client = PrivicoreClient(API, ws_url="", username="", password="", sender=sender)
+    assert client.ws_url is None
+    assert client.acks is None
+    assert not client.tokens.can_authenticate
+    with pytest.raises(errors.InvalidArgumentError, match="api_url"):
+        PrivicoreClient("", sender=sender)
+
+
+@pytest.mark.usefixtures("privicore_env")
+def test_left_out_arguments_still_come_from_the_environment() -> None:
+    client = PrivicoreClient(sender=MemorySender(lambda request: MemoryReply()))
+    assert client.api_url == "http://elsewhere.test"
+    assert client.ws_url == "ws://elsewhere.test/ws"
+    assert client.tokens.username == "env-user"
+
+
+async def test_ack_channel_is_the_channel_or_a_clear_error() -> None:
+    async with PrivicoreClient(API, token="T-1", env=False) as polling:
+        assert polling.acks is None
+        with pytest.raises(errors.PrivicoreError, match="ws_url"):
+            _ = polling.ack_channel
+    async with PrivicoreClient(API, ws_url="ws://127.0.0.1:9", token="T-1", env=False) as pushed:
+        assert pushed.ack_channel is pushed.acks

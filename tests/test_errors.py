@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
+import logging
+import socket
+from typing import Any
+from urllib.parse import quote
 
-from privicore_async import errors
+import aiohttp
+import pytest
+from aiohttp.client_reqrep import ConnectionKey
+from yarl import URL
+
+from privicore_async import PrivicoreClient, RetryPolicy, errors
 from privicore_async.errors import (
     BODY_EXCERPT,
     APIError,
@@ -14,17 +22,24 @@ from privicore_async.errors import (
     CommandRejected,
     CommandTimeout,
     ConflictError,
+    ConnectError,
+    ConnectTimeout,
     InvalidArgumentError,
     NotFoundError,
     PermissionDeniedError,
     PrivicoreError,
     ProtocolError,
     RateLimitError,
+    ReadTimeout,
     ServerError,
     TransportError,
+    TransportTimeout,
     ValidationError,
     error_for_status,
 )
+from privicore_async.models import AuthToken
+from tests.test_secrets import PASSWORD, TOKEN, USERNAME, assert_no_secret
+from tests.wire_mock import API, mock_http
 
 
 @pytest.mark.parametrize(
@@ -174,3 +189,73 @@ def test_command_rejected_truncates_long_reasons() -> None:
     exc = CommandRejected("cmd-1", {"reason": "z" * 1000})
     assert len(str(exc)) < 300
     assert exc.reason == {"reason": "z" * 1000}
+
+
+# -- transport errors: how the last attempt failed, and the scrubbed cause -------------------------
+
+
+def test_transport_error_subclasses() -> None:
+    for cls in (ConnectError, TransportTimeout, ConnectTimeout, ReadTimeout):
+        assert issubclass(cls, TransportError)
+        assert cls.__name__ in errors.__all__
+    assert issubclass(ConnectTimeout, ConnectError)
+    assert issubclass(ConnectTimeout, TransportTimeout)
+    assert issubclass(ReadTimeout, TransportTimeout)
+    assert not issubclass(ReadTimeout, ConnectError)
+    # Not the builtin: inside asyncio.timeout() that one means the caller's own deadline.
+    assert not issubclass(TransportTimeout, TimeoutError)
+    assert ConnectError("x", may_have_arrived=False).may_have_arrived is False
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port  # nothing listens there once the probe is closed
+
+
+async def test_a_refused_connection_is_a_connect_error_caused_by_aiohttps_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    retry = RetryPolicy(max_attempts=2, initial_backoff=0.001, max_backoff=0.002, max_time=0.05)
+    api = f"http://127.0.0.1:{_closed_port()}"
+    async with PrivicoreClient(
+        api, username=USERNAME, password=PASSWORD, retry=retry, env=False
+    ) as client:
+        with pytest.raises(ConnectError) as login:
+            await client.devices.list()  # needs a login first: the password's request
+        client.tokens.adopt(AuthToken(TOKEN))
+        with pytest.raises(ConnectError) as listing:
+            await client.devices.list()  # the token's request
+    for raised in (login.value, listing.value):
+        assert not raised.may_have_arrived
+        assert isinstance(raised.__cause__, aiohttp.ClientConnectorError)
+        assert raised.__cause__.__traceback__ is None
+    assert_no_secret([login.value, listing.value], caplog)
+
+
+async def test_a_connect_errors_cause_is_scrubbed_of_the_token_it_quoted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    def refuse(url: URL, **kwargs: Any) -> None:
+        sent = kwargs["headers"]["X-DPT-AUTHORIZATION"]
+        key = ConnectionKey("privicore.test", 80, False, True, None, None, None)
+        raise aiohttp.ClientConnectorError(key, OSError(111, f"refused {sent} ({quote(sent)})"))
+
+    retry = RetryPolicy(max_attempts=1, max_time=0.01)
+    with mock_http() as m:
+        m.get(API + "/device/retrieve-profile-devices", callback=refuse, repeat=True)
+        async with PrivicoreClient(API, token=TOKEN, retry=retry, env=False) as client:
+            with pytest.raises(ConnectError) as info:
+                await client.devices.list()
+    cause = info.value.__cause__
+    assert type(cause) is aiohttp.ClientConnectorError
+    assert cause.errno == 111
+    assert "refused *** (***)" in str(cause)
+    for text in (str(cause), repr(cause), repr(cause.args), str(cause.os_error)):
+        assert TOKEN not in text
+        assert PASSWORD not in text
+    assert_no_secret([info.value], caplog)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 from aioresponses import CallbackResult
 
 from privicore_async import PollPolicy, PrivicoreClient, RetryPolicy, errors
+from privicore_async.http import MemoryReply, MemorySender, MemorySocket
 from tests.wire_mock import API, count, mock_http
 
 PASSWORD = "hunter2-secret"
@@ -205,3 +207,102 @@ async def test_wire_response_repr_hides_secret_answers() -> None:
                 "devices.retrieve_configuration", {"device_identifier": "dev-1"}
             )
     assert_no_secret([repr(response)])
+
+
+# -- the loggers, and the PRIVICORE_LOG switch -----------------------------------------------------
+
+
+async def test_records_come_from_child_loggers(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="privicore_async")
+    sockets: list[MemorySocket] = []
+
+    def open_socket(url: str) -> MemorySocket:
+        socket = MemorySocket()
+        socket.push('{"status": 200, "data": {"channelId": "ch-1"}}')
+        sockets.append(socket)
+        return socket
+
+    sender = MemorySender(lambda request: MemoryReply(200, b"[]"), sockets=open_socket)
+    client = PrivicoreClient(
+        API, token=TOKEN, ws_url="ws://privicore.test/ws", sender=sender, env=False
+    )
+    async with client:
+        await client.devices.list()
+        assert client.acks is not None
+        assert await client.acks.wait_joined(1.0)
+    names = {record.name for record in caplog.records}
+    assert {"privicore_async.transport", "privicore_async.acks"} <= names
+    assert all(name.startswith("privicore_async") for name in names)
+
+
+@pytest.fixture
+def bare_logging(monkeypatch: pytest.MonkeyPatch) -> Callable[[], logging.Logger]:
+    """Call it in the test: no handler anywhere (pytest adds its own to the root logger at
+    each phase) and the SDK's logger as it ships; undone after the test."""
+
+    def bare() -> logging.Logger:
+        sdk = logging.getLogger("privicore_async")
+        monkeypatch.setattr(logging.getLogger(), "handlers", [])
+        monkeypatch.setattr(sdk, "handlers", [])
+        monkeypatch.setattr(sdk, "level", logging.NOTSET)
+        return sdk
+
+    return bare
+
+
+def _memory_client(**kwargs: Any) -> PrivicoreClient:
+    sender = MemorySender(lambda request: MemoryReply(200, b"[]"))
+    return PrivicoreClient(API, token=TOKEN, sender=sender, **kwargs)
+
+
+async def test_privicore_log_debug_writes_the_sdks_records_to_stderr(
+    bare_logging: Callable[[], logging.Logger],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sdk = bare_logging()
+    monkeypatch.setenv("PRIVICORE_LOG", "DEBUG")
+    client = _memory_client()
+    _memory_client()  # read at each construction, but one handler only
+    assert sdk.level == logging.DEBUG
+    assert len(sdk.handlers) == 1
+    async with client:
+        await client.devices.list()
+    err = capsys.readouterr().err
+    assert "privicore_async.transport DEBUG GET /device/retrieve-profile-devices -> 200" in err
+    assert TOKEN not in err
+
+
+def test_the_applications_logging_setup_wins(
+    bare_logging: Callable[[], logging.Logger], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sdk = bare_logging()
+    monkeypatch.setenv("PRIVICORE_LOG", "debug")
+    mine = logging.StreamHandler()
+    monkeypatch.setattr(logging.getLogger(), "handlers", [mine])
+    sdk.setLevel(logging.WARNING)
+    _memory_client()
+    assert sdk.level == logging.WARNING  # the level the application chose
+    assert sdk.handlers == []  # the root's handler shows the records already
+
+
+def test_privicore_log_is_not_read_with_env_false(
+    bare_logging: Callable[[], logging.Logger], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sdk = bare_logging()
+    monkeypatch.setenv("PRIVICORE_LOG", "debug")
+    _memory_client(env=False)
+    assert sdk.level == logging.NOTSET
+    assert sdk.handlers == []
+
+
+def test_an_unknown_privicore_log_level_is_refused(
+    bare_logging: Callable[[], logging.Logger], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sdk = bare_logging()
+    monkeypatch.setenv("PRIVICORE_LOG", "verbose")
+    with pytest.raises(errors.InvalidArgumentError, match="PRIVICORE_LOG"):
+        _memory_client()
+    monkeypatch.setenv("PRIVICORE_LOG", "")
+    _memory_client()
+    assert sdk.handlers == []

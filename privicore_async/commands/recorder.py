@@ -23,22 +23,24 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .. import errors
+from .._json import JSON
 from ..journal.entries import Intent, Outcome
 from ..journal.protocol import CommandJournal
 from .tracker import CommandHandle
 
 __all__ = ["CommandRecorder", "deadline_in", "new_key", "outcome_of_handle"]
 
-logger = logging.getLogger("privicore_async")
+logger = logging.getLogger("privicore_async.commands")
 
 
-def outcome_of_handle(handle: CommandHandle) -> tuple[Outcome, Any] | None:
-    """How a settled handle ended, for the journal; ``None`` when it was only cancelled."""
+def outcome_of_handle(handle: CommandHandle) -> tuple[Outcome, JSON] | None:
+    """How a settled handle ended, for the journal; ``None`` when it was only cancelled (or
+    the client closed: the command runs on, its entry stays resumable)."""
     if handle.cancelled():
         return None
     error = handle.exception()
     if error is None:
-        return (Outcome.SUCCEEDED if handle.command_id else Outcome.ACCEPTED), handle.body
+        return (Outcome.SUCCEEDED if handle.has_id else Outcome.ACCEPTED), handle.body
     if isinstance(error, errors.CommandRejected):
         return Outcome.REJECTED, error.reason
     if isinstance(error, errors.CommandTimeout):
@@ -99,7 +101,7 @@ class CommandRecorder:
 
     def watch(self, handle: CommandHandle, key: str) -> None:
         """Write ``handle``'s outcome under ``key`` once it settles."""
-        if handle.command_id is None:
+        if not handle.has_id:
             return  # a 202 with no id: the acceptance already settled the entry
         if handle.done():
             self._settled(key, handle)

@@ -14,7 +14,7 @@ records every command as it is sent, accepted and settled (:mod:`.recorder`), an
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..http.transport import WireResponse
 from ..journal.entries import Intent, JournalEntry
@@ -24,7 +24,11 @@ from ..wire.http import extract_command_id
 from ..wire.status import CommandStatus, StatusReading
 from .policy import PollPolicy
 from .recorder import CommandRecorder, deadline_in, new_key
+from .response import CommandResponse
 from .tracker import CommandHandle, CommandTracker, StatusSource
+
+if TYPE_CHECKING:
+    from ..telemetry import Telemetry
 
 __all__ = ["CommandService", "RetryingStatusSource"]
 
@@ -48,7 +52,10 @@ class CommandService:
         journal: CommandJournal | None = None,
         early_acks: int = 10_000,
         early_age: float = 60.0,
+        telemetry: Telemetry | None = None,
     ) -> None:
+        self.telemetry = telemetry
+        """Told which commands a pushed ack settled, for their spans (``None``: no tracing)."""
         self.source = source
         self.tracker = CommandTracker(source, policy)
         self._early: Mailbox[StatusReading] = Mailbox(early_acks, early_age)
@@ -74,7 +81,7 @@ class CommandService:
         deadline in seconds from now (default ``PollPolicy.timeout``).
         """
         command_id = extract_command_id(response.body, response.headers)
-        return self.track(command_id, kind=kind, timeout=timeout)
+        return self.track(command_id, kind=kind, timeout=timeout, response=response)
 
     async def submit(
         self,
@@ -97,12 +104,15 @@ class CommandService:
         deadline = deadline_in(self.tracker.policy.timeout if timeout is None else timeout)
         intent = Intent(key or new_key(), kind, target, run_id, deadline)
 
+        answers: list[WireResponse] = []  # the 202, for the handle's ``response``
+
         async def post() -> str | None:
             response = await send()
+            answers.append(response)
             return extract_command_id(response.body, response.headers)
 
         command_id = await self.recorder.send(intent, post)
-        handle = self.track(command_id, kind=kind, timeout=timeout)
+        handle = self.track(command_id, kind=kind, timeout=timeout, response=answers[0])
         self.recorder.watch(handle, intent.key)
         return handle
 
@@ -137,14 +147,20 @@ class CommandService:
         kind: str | None = None,
         timeout: float | None = None,
         read_now: bool = False,
+        response: WireResponse | None = None,
     ) -> CommandHandle:
         """A handle for ``command_id`` (the tracked one if there is one); an ack that came
-        before it settles it at once."""
+        before it settles it at once. ``response``: the answer that started it."""
         early = None
         if command_id is not None and self.tracker.find(command_id) is None:
             early = self._early.take(command_id)
         return self.tracker.track(
-            command_id, kind=kind, timeout=timeout, early=early, read_now=read_now
+            command_id,
+            kind=kind,
+            timeout=timeout,
+            early=early,
+            read_now=read_now,
+            response=None if response is None else CommandResponse.of(response),
         )
 
     async def wait_accepted(self, kind: str, response: WireResponse, timeout: float | None) -> None:
@@ -165,7 +181,10 @@ class CommandService:
         """
         if not status.final:
             return
-        if not self.tracker.settle(command_id, status, body):
+        if self.tracker.settle(command_id, status, body):
+            if self.telemetry is not None:
+                self.telemetry.acked(command_id)  # before the span ends (a done callback)
+        else:
             self._early.put(command_id, StatusReading(status, body))
 
     def set_acks_live(self, live: bool) -> None:

@@ -16,6 +16,10 @@ slow safety net, paced to ``PollPolicy.safety_rate`` reads per second in all. Wo
 handles at once (releasing parked ones, the ack channel joining) goes in slices that yield to
 the event loop.
 
+A 202 that names no command becomes an :class:`AcceptedCommand`: a handle that is done at
+once (``ACCEPTED``), with nothing to track and no ``command_id``. Every other handle has an id,
+so ``CommandHandle.command_id`` is a ``str``.
+
 Handle and tracker are one unit: the tracker drives the handle's private state, nobody else.
 """
 
@@ -29,39 +33,51 @@ import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import attrs
 
 from .. import errors
+from .._json import JSON
 from ..arguments import require_seconds
 from ..http.retry import Action, RequestKind, decide, outcome_of
 from ..wire.status import CommandStatus, StatusReading
 from .policy import PollPolicy
+from .response import CommandResponse
 from .schedule import AdaptiveSchedule, ExponentialSchedule, Schedule
 
 __all__ = [
+    "AcceptedCommand",
     "CommandHandle",
     "CommandResult",
     "CommandTracker",
     "StatusSource",
 ]
 
-logger = logging.getLogger("privicore_async")
+logger = logging.getLogger("privicore_async.commands")
 
 
 @attrs.frozen
 class CommandResult:
-    """The outcome of a settled command."""
+    """The outcome of a settled command.
+
+    ``command_id`` is ``None`` only for the result of an :class:`AcceptedCommand` (a 202 that
+    named no command, status ``ACCEPTED``); ``has_id`` says which.
+    """
 
     command_id: str | None
     status: CommandStatus
-    body: Any = None
+    body: JSON = None
     """The server's message (or rejection reason)."""
     submitted_at: datetime | None = None
     settled_at: datetime | None = None
     polls: int = 0
     """Status requests spent on this command."""
+
+    @property
+    def has_id(self) -> bool:
+        """False only for the result of a 202 that named no command."""
+        return self.command_id is not None
 
 
 class StatusSource(Protocol):
@@ -83,23 +99,27 @@ class CommandHandle:
 
     Await it (``await handle``) for the :class:`CommandResult`; a rejection raises
     :class:`~privicore_async.errors.CommandRejected`, a passed deadline
-    :class:`~privicore_async.errors.CommandTimeout`. The handle progresses in the background
-    whether or not anybody awaits it; :meth:`done` and :attr:`status` never do I/O.
+    :class:`~privicore_async.errors.CommandTimeout`, and a client closed first
+    :class:`~privicore_async.errors.ClientClosedError`. The handle progresses in the
+    background whether or not anybody awaits it; :meth:`done` and :attr:`status` never do I/O.
+    ``command_id`` is the server's id for the command (an :class:`AcceptedCommand`, the 202
+    that named none, is the one handle without it: see :attr:`has_id`).
     """
 
     __slots__ = (
         "_callbacks",
+        "_command_id",
         "_deadline",
         "_due",
         "_error",
         "_pending_age",
+        "_response",
         "_result",
         "_settled_age",
         "_submitted_mono",
         "_tracker",
         "_waiters",
         "body",
-        "command_id",
         "kind",
         "polls",
         "status",
@@ -113,14 +133,15 @@ class CommandHandle:
         *,
         kind: str | None = None,
         timeout: float | None = None,
-        status: CommandStatus = CommandStatus.PENDING,
-        body: Any = None,
+        response: CommandResponse | None = None,
     ) -> None:
+        # Made by the tracker only: ``command_id`` is None for an AcceptedCommand alone.
         self._tracker = tracker
-        self.command_id = command_id
+        self._command_id = command_id
+        self._response = response
         self.kind = kind
-        self.status = status
-        self.body = body
+        self.status = CommandStatus.PENDING
+        self.body: JSON = None
         self.polls = 0
         self.submitted_at = datetime.now(UTC)
         self._submitted_mono = time.monotonic()
@@ -132,36 +153,51 @@ class CommandHandle:
         self._error: BaseException | None = None
         self._callbacks: list[_Callback] = []
         self._waiters: list[asyncio.Future[None]] = []
-        if status.final:
-            self._result = CommandResult(
-                command_id, status, body, self.submitted_at, self.submitted_at, 0
-            )
 
     def __repr__(self) -> str:
-        return f"<CommandHandle {self.command_id} {self.status.value} polls={self.polls}>"
+        return f"<CommandHandle {self._command_id} {self.status.value} polls={self.polls}>"
 
     # -- state, no I/O --------------------------------------------------------------------
+
+    @property
+    def command_id(self) -> str:
+        """The server's id for the command: keep it to resume the command anywhere
+        (``client.commands.resume(command_id)``). Typed ``str``: the one handle without an id
+        is an :class:`AcceptedCommand`, whose ``command_id`` is ``None`` (see :attr:`has_id`)."""
+        return cast("str", self._command_id)
+
+    @property
+    def has_id(self) -> bool:
+        """True when the server named the command; False only for an :class:`AcceptedCommand`."""
+        return self._command_id is not None
+
+    @property
+    def response(self) -> CommandResponse | None:
+        """The HTTP answer that started the command: status, headers (credentials removed)
+        and request id. ``None`` for a handle resumed from an id, which saw no answer."""
+        return self._response
 
     def done(self) -> bool:
         """True once the command settled, failed, timed out or was cancelled."""
         return self._result is not None or self._error is not None
 
     def cancelled(self) -> bool:
-        """True if :meth:`cancel` stopped tracking before the command settled."""
-        return isinstance(self._error, asyncio.CancelledError)
+        """True if tracking stopped before the command settled: :meth:`cancel` (awaiting then
+        raises ``CancelledError``) or the client's close (``ClientClosedError``)."""
+        return isinstance(self._error, asyncio.CancelledError | errors.ClientClosedError)
 
     def result(self) -> CommandResult:
         """The result if settled; raises the handle's error; ``InvalidStateError`` if pending."""
         if self._error is not None:
             raise self._error
         if self._result is None:
-            raise asyncio.InvalidStateError(f"command {self.command_id} is still pending")
+            raise asyncio.InvalidStateError(f"command {self._command_id} is still pending")
         return self._result
 
     def exception(self) -> BaseException | None:
         """The handle's error (``None`` on success); ``InvalidStateError`` if pending."""
         if not self.done():
-            raise asyncio.InvalidStateError(f"command {self.command_id} is still pending")
+            raise asyncio.InvalidStateError(f"command {self._command_id} is still pending")
         return self._error
 
     def add_done_callback(self, fn: _Callback) -> None:
@@ -201,12 +237,12 @@ class CommandHandle:
             finally:
                 self._forget_waiter(waiter)
             if not self.done():
-                raise errors.CommandTimeout(self.command_id, self.status.value, timeout=timeout)
+                raise errors.CommandTimeout(self._command_id, self.status.value, timeout=timeout)
         return self.result()
 
     async def refresh(self) -> CommandStatus:
         """Read the status once now (one request) and settle the handle if it is final."""
-        if self.done() or self.command_id is None or self._tracker is None:
+        if self.done() or self._tracker is None:
             return self.status
         await self._tracker.poll_now(self)
         return self.status
@@ -220,9 +256,20 @@ class CommandHandle:
         if self.done():
             return False
         self._finish(
-            error=asyncio.CancelledError(f"tracking of command {self.command_id} cancelled")
+            error=asyncio.CancelledError(f"tracking of command {self._command_id} cancelled")
         )
         return True
+
+    def _close(self) -> None:
+        """End tracking because the client closes (see :meth:`CommandTracker.close`)."""
+        command_id = self._command_id
+        self._finish(
+            error=errors.ClientClosedError(
+                f"command {command_id}: the client was closed before it settled; it runs on, "
+                "and client.commands.resume(command_id) follows it from another client",
+                command_id=command_id,
+            )
+        )
 
     # -- internals used by the tracker -------------------------------------------------------
 
@@ -277,12 +324,12 @@ class CommandHandle:
     def _settle(self, reading: StatusReading) -> None:
         if reading.status is CommandStatus.REJECTED:
             self.status, self.body = reading.status, reading.body
-            self._finish(error=errors.CommandRejected(self.command_id, reading.body))
+            self._finish(error=errors.CommandRejected(self._command_id, reading.body))
         else:
             now = datetime.now(UTC)
             self._finish(
                 result=CommandResult(
-                    self.command_id,
+                    self._command_id,
                     reading.status,
                     reading.body,
                     self.submitted_at,
@@ -290,6 +337,32 @@ class CommandHandle:
                     self.polls,
                 )
             )
+
+
+class AcceptedCommand(CommandHandle):
+    """A 202 that named no command (no id in the body, no ``x-dpt-cab-id`` header).
+
+    The command was accepted but nothing can follow it: the handle is done at once, with
+    status ``ACCEPTED``; awaiting it gives a :class:`CommandResult` with that status. It has
+    no command id: ``command_id`` is ``None`` (as the public contract has always said of an
+    id-less 202) and ``has_id`` is false, but :attr:`response` shows the answer.
+    """
+
+    __slots__ = ()
+
+    @property
+    def command_id(self) -> None:  # type: ignore[override]
+        """``None``: the server named no command (an ``AcceptedCommand`` is typed so)."""
+        return None
+
+    def __init__(self, *, kind: str | None = None, response: CommandResponse | None = None) -> None:
+        super().__init__(None, None, kind=kind, response=response)
+        self.status = CommandStatus.ACCEPTED
+        at = self.submitted_at
+        self._result = CommandResult(None, CommandStatus.ACCEPTED, None, at, at, 0)
+
+    def __repr__(self) -> str:
+        return f"<AcceptedCommand (no command id) {self.status.value}>"
 
 
 class CommandTracker:
@@ -343,23 +416,31 @@ class CommandTracker:
         timeout: float | None = None,
         early: StatusReading | None = None,
         read_now: bool = False,
+        response: CommandResponse | None = None,
     ) -> CommandHandle:
         """A handle for ``command_id`` (the same handle if the id is already tracked).
 
-        ``None`` gives an ``ACCEPTED`` handle that is already done: nothing to track.
+        ``None`` gives an :class:`AcceptedCommand`, already done: nothing to track.
         ``early`` is an ack that beat the HTTP answer: the new handle settles with it.
         ``read_now``: read its status at once (a command started elsewhere may have settled
-        long ago, and its ack will never come again).
+        long ago, and its ack will never come again). ``response`` is the answer that
+        started it (:attr:`CommandHandle.response`).
         """
         if self._closed:
-            raise errors.PrivicoreError("the client is closed")
+            raise errors.ClientClosedError("the client is closed", command_id=command_id)
         if command_id is None:
-            return CommandHandle(None, None, kind=kind, status=CommandStatus.ACCEPTED)
+            return AcceptedCommand(kind=kind, response=response)
         existing = self._by_id.get(command_id)
         if existing is not None:
+            if existing._response is None:  # resumed first, its 202 seen only now
+                existing._response = response
             return existing
         handle = CommandHandle(
-            self, command_id, kind=kind, timeout=self.policy.timeout if timeout is None else timeout
+            self,
+            command_id,
+            kind=kind,
+            timeout=self.policy.timeout if timeout is None else timeout,
+            response=response,
         )
         self._by_id[command_id] = handle
         if early is not None:
@@ -370,7 +451,7 @@ class CommandTracker:
             self._start(handle)
         return handle
 
-    def settle(self, command_id: str, status: CommandStatus, body: Any = None) -> bool:
+    def settle(self, command_id: str, status: CommandStatus, body: JSON = None) -> bool:
         """Settle a tracked command from outside (a pushed ack). False if it is not tracked."""
         handle = self._by_id.get(command_id)
         if handle is None or not status.final:
@@ -405,7 +486,8 @@ class CommandTracker:
         await self._poll(handle)
 
     async def close(self) -> None:
-        """Stop the scheduler and cancel every pending handle; leaves no task behind."""
+        """Stop the scheduler and end every pending handle with
+        :class:`~privicore_async.errors.ClientClosedError`; leaves no task behind."""
         self._closed = True
         tasks = [t for t in (self._scheduler, *self._workers) if t is not None]
         for task in tasks:
@@ -413,7 +495,7 @@ class CommandTracker:
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         for handle in list(self._by_id.values()):
-            handle.cancel()
+            handle._close()
         self._heap.clear()
         self._backlog.clear()
 
@@ -480,8 +562,9 @@ class CommandTracker:
         self._run_scheduler(wake=self._heap[0][2] is handle)  # now the earliest: wake for it
 
     def _forget(self, handle: CommandHandle) -> None:
-        if handle.command_id is not None and self._by_id.get(handle.command_id) is handle:
-            del self._by_id[handle.command_id]
+        command_id = handle._command_id
+        if command_id is not None and self._by_id.get(command_id) is handle:
+            del self._by_id[command_id]
         self._slotted.discard(handle)
         self._release(self.schedule.forget(handle))
 
@@ -569,7 +652,7 @@ class CommandTracker:
     def _expire(self, handle: CommandHandle) -> None:
         timeout = handle._deadline - handle._submitted_mono
         handle._finish(
-            error=errors.CommandTimeout(handle.command_id, handle.status.value, timeout=timeout)
+            error=errors.CommandTimeout(handle._command_id, handle.status.value, timeout=timeout)
         )
 
     def _learned(self, handle: CommandHandle, *, exact: bool = False) -> None:
@@ -577,7 +660,6 @@ class CommandTracker:
         self._release(self.schedule.settled(handle, exact=exact))
 
     async def _poll(self, handle: CommandHandle) -> None:
-        assert handle.command_id is not None
         # A read never outlives its own budget nor (by more than the last read's moment) the
         # command's deadline: the deadline is kept by this timer, not by the server's pace.
         left = handle._deadline - time.monotonic()
@@ -617,7 +699,6 @@ class CommandTracker:
         if action is Action.NOT_YET and handle.age < self.policy.not_found_grace:
             self._reschedule(handle)
         elif action is Action.NOT_YET:
-            assert handle.command_id is not None
             handle._finish(
                 error=errors.CommandNotFound(handle.command_id, self.policy.not_found_grace)
             )
@@ -628,7 +709,7 @@ class CommandTracker:
             logger.info("status polling paused for %.2fs (429)", pause)
             self._reschedule(handle)
         elif action is Action.LATER:
-            logger.info("status of %s unreadable for now: %s", handle.command_id, exc)
+            logger.info("status of %s unreadable for now: %s", handle._command_id, exc)
             self._reschedule(handle)
         else:  # anything else would leave the handle hanging forever
             handle._finish(error=exc)

@@ -1,17 +1,24 @@
-"""Waiting on many handles at once, no task per handle: :func:`gather`, :class:`as_completed`."""
+"""Waiting on many handles at once, no task per handle: :func:`gather`, :class:`as_completed`.
+
+Both are typed for the caller: ``gather`` gives ``list[CommandResult]``, or with
+``return_exceptions=True`` ``list[CommandResult | BaseException]``; ``as_completed`` yields
+the handles it was given, of the type they have.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from collections.abc import Iterable
+from typing import Generic, Literal, Self, TypeVar, cast, overload
 
 from .. import errors
 from ..arguments import require_seconds
-from .tracker import CommandHandle
+from .tracker import CommandHandle, CommandResult
 
 __all__ = ["as_completed", "gather"]
+
+_H = TypeVar("_H", bound=CommandHandle)
 
 
 def _deadline_error(pending: list[CommandHandle], timeout: float | None) -> errors.CommandTimeout:
@@ -21,13 +28,27 @@ def _deadline_error(pending: list[CommandHandle], timeout: float | None) -> erro
     )
 
 
+@overload
+async def gather(
+    *handles: CommandHandle, timeout: float | None = None, return_exceptions: Literal[False] = False
+) -> list[CommandResult]: ...
+
+
+@overload
+async def gather(
+    *handles: CommandHandle, timeout: float | None = None, return_exceptions: bool
+) -> list[CommandResult | BaseException]: ...
+
+
 async def gather(
     *handles: CommandHandle, timeout: float | None = None, return_exceptions: bool = False
-) -> list[Any]:
+) -> list[CommandResult] | list[CommandResult | BaseException]:
     """Wait for many handles under one shared deadline; results in argument order.
 
     Like :func:`asyncio.gather`: the first failure is raised at once unless
-    ``return_exceptions`` is true, in which case errors take their handle's place. When
+    ``return_exceptions`` is true, in which case errors take their handle's place (a
+    ``CancelledError`` for a handle cancelled with ``handle.cancel()``, a
+    :class:`~privicore_async.errors.ClientClosedError` for one the client's close ended). When
     ``timeout`` passes, each unsettled handle counts as a
     :class:`~privicore_async.errors.CommandTimeout` (raised for the first of them, with
     ``pending`` listing all, unless ``return_exceptions``). Tracking goes on either way.
@@ -63,7 +84,7 @@ async def gather(
         for handle in handles:
             if handle.done() and (error := handle.exception()) is not None:
                 raise error
-    results: list[Any] = []
+    results: list[CommandResult | BaseException] = []
     pending = [h for h in handles if not h.done()]
     for handle in handles:
         if not handle.done():
@@ -79,15 +100,17 @@ async def gather(
     return results
 
 
-class as_completed:  # noqa: N801 - reads like asyncio.as_completed, which it mirrors
+class as_completed(Generic[_H]):  # noqa: N801 - reads like asyncio.as_completed, which it mirrors
     """Iterate handles in the order they settle: ``async for handle in as_completed(hs): ...``.
 
-    Each handle is yielded once, settled (call ``handle.result()``). When the shared
-    ``timeout`` passes, iteration raises :class:`~privicore_async.errors.CommandTimeout`
-    whose ``pending`` lists the handles still unsettled (they go on being tracked).
+    Each handle is yielded once, settled, as the type it was given (call ``handle.result()``,
+    which raises the handle's error: ``ClientClosedError`` for one the client's close ended).
+    When the shared ``timeout`` passes, iteration raises
+    :class:`~privicore_async.errors.CommandTimeout` whose ``pending`` lists the handles still
+    unsettled (they go on being tracked).
     """
 
-    def __init__(self, handles: Iterable[CommandHandle], *, timeout: float | None = None) -> None:
+    def __init__(self, handles: Iterable[_H], *, timeout: float | None = None) -> None:
         require_seconds("timeout", timeout, allow_zero=True)
         # A dict as an ordered set: O(1) removal with 10,000 handles.
         self._waiting: dict[CommandHandle, None] = dict.fromkeys(handles)
@@ -99,7 +122,7 @@ class as_completed:  # noqa: N801 - reads like asyncio.as_completed, which it mi
         self._wake: asyncio.Future[None] | None = None
         self._started = False
 
-    def __aiter__(self) -> AsyncIterator[CommandHandle]:
+    def __aiter__(self) -> Self:
         return self
 
     def _on_done(self, handle: CommandHandle) -> None:
@@ -108,7 +131,7 @@ class as_completed:  # noqa: N801 - reads like asyncio.as_completed, which it mi
             if self._wake is not None and not self._wake.done():
                 self._wake.set_result(None)
 
-    async def __anext__(self) -> CommandHandle:
+    async def __anext__(self) -> _H:
         loop = asyncio.get_running_loop()
         if not self._started:
             self._started = True
@@ -131,7 +154,7 @@ class as_completed:  # noqa: N801 - reads like asyncio.as_completed, which it mi
                 if not self._wake.done():
                     self._wake.cancel()
                 self._wake = None
-        return self._ready.popleft()
+        return cast(_H, self._ready.popleft())  # only the handles given are ever queued
 
     def _detach(self) -> None:
         for handle in self._waiting:

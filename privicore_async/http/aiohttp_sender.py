@@ -3,22 +3,36 @@
 One ``aiohttp.ClientSession`` per client, opened on first use, or the caller's own (then never
 closed here). aiohttp's exceptions become :class:`SendError` with the one fact the retry table
 needs: could the request have reached the server. Errors are raised outside ``except`` blocks
-so that aiohttp's exception (whose text may quote a URL with a token) is not chained to them.
+so that aiohttp's exception (whose text may quote a URL with a token) is not chained to them;
+it travels in ``SendError.cause`` for the transport to scrub.
+
+Every request and the WebSocket handshake carry :data:`USER_AGENT`, set per request so that an
+injected session sends it too.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+import platform
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import aiohttp
 from yarl import URL
 
-from .. import errors
+from .. import __version__, errors
 from .sender import AnswerTooLarge, Failure, PreparedRequest, SendError, Timeouts
 
-__all__ = ["AiohttpSender"]
+__all__ = ["USER_AGENT", "AiohttpSender"]
+
+USER_AGENT = " ".join(
+    (
+        f"privicore-async/{__version__}",
+        f"python/{platform.python_version()}",
+        f"aiohttp/{aiohttp.__version__}",
+    )
+)
+"""What every request and WebSocket handshake sends as ``User-Agent``."""
 
 # Failures that happen before a single byte of the request can have reached the server.
 _NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
@@ -43,7 +57,9 @@ def _failure(exc: BaseException, session: aiohttp.ClientSession) -> BaseExceptio
         # may be forged log lines: not repeated here.
         return SendError(Failure.GARBLED, "the answer is not valid HTTP")
     failure = Failure.NOT_SENT if isinstance(exc, _NOT_SENT) else Failure.LOST
-    return SendError(failure, f"{type(exc).__name__}: {exc}".rstrip(": "))
+    detail = f"{type(exc).__name__}: {exc}".rstrip(": ")
+    # aiohttp's timeouts (connect, socket read, total) are all TimeoutError subclasses.
+    return SendError(failure, detail, timed_out=isinstance(exc, TimeoutError), cause=exc)
 
 
 class _Reply:
@@ -133,19 +149,36 @@ class _Socket:
 
 
 class AiohttpSender:
-    """Sends through one ``aiohttp.ClientSession`` (owned, or injected and left open)."""
+    """Sends through one ``aiohttp.ClientSession`` (owned, or injected and left open).
+
+    ``trace_configs`` go to the session the sender opens (aiohttp's request tracing); an
+    injected session keeps its own, so giving both is refused.
+    """
 
     def __init__(
         self,
         *,
         session: aiohttp.ClientSession | None = None,
         max_connections: int = 100,
-        user_agent: str = "privicore-async",
+        user_agent: str = USER_AGENT,
+        trace_configs: Sequence[aiohttp.TraceConfig] | None = None,
     ) -> None:
+        if trace_configs is not None:
+            if session is not None:
+                raise errors.InvalidArgumentError(
+                    "trace_configs", "give them to your own session (not both)"
+                )
+            if not isinstance(trace_configs, Sequence) or not all(
+                isinstance(config, aiohttp.TraceConfig) for config in trace_configs
+            ):
+                raise errors.InvalidArgumentError(
+                    "trace_configs", "must be a list of aiohttp.TraceConfig"
+                )
         self._session = session
         self._owns_session = session is None
         self._max_connections = max_connections
         self._user_agent = user_agent
+        self._trace_configs = list(trace_configs or ())
         self._timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}
         self._closed = False
 
@@ -160,7 +193,7 @@ class AiohttpSender:
         if self._session is None:
             session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._max_connections),
-                headers={"User-Agent": self._user_agent},
+                trace_configs=self._trace_configs or None,
             )
             # aiohttp resends a GET (and other idempotent methods) once by itself when the
             # connection drops before the answer. Some Privicore commands are GETs, and every
@@ -175,6 +208,8 @@ class AiohttpSender:
         # Passed per request, so an injected session gets the same limits as an owned one.
         timeout = self._timeouts.get(timeouts)
         if timeout is None:
+            if len(self._timeouts) >= 64:  # per-call timeouts: keep the cache small
+                self._timeouts.clear()
             timeout = self._timeouts[timeouts] = aiohttp.ClientTimeout(
                 total=timeouts.total, sock_connect=timeouts.connect, sock_read=timeouts.read
             )
@@ -192,7 +227,7 @@ class AiohttpSender:
             response = await session.request(
                 request.method,
                 URL(request.url, encoded=True),  # encoded: the transport quoted the path
-                headers=request.headers,
+                headers={**request.headers, "User-Agent": self._user_agent},
                 allow_redirects=False,  # a POST must not turn into a GET elsewhere
                 timeout=self._timeout(request.timeouts),
                 **body,
@@ -217,7 +252,12 @@ class AiohttpSender:
         session = self._open_session()
         problem: BaseException | None = None
         try:
-            ws = await session.ws_connect(url, heartbeat=heartbeat, max_msg_size=max_frame)
+            ws = await session.ws_connect(
+                url,
+                heartbeat=heartbeat,
+                max_msg_size=max_frame,
+                headers={"User-Agent": self._user_agent},
+            )
         except _FAILURES as exc:
             problem = _failure(exc, session)
         if problem is not None:

@@ -97,12 +97,26 @@ class AnswerTooLarge(Exception):
 
 
 class SendError(Exception):
-    """No HTTP answer. ``detail`` may quote a URL: the transport redacts it before use."""
+    """No HTTP answer. ``detail`` may quote a URL: the transport redacts it before use.
 
-    def __init__(self, failure: Failure, detail: str) -> None:
+    ``timed_out`` says a timeout of the request's :class:`Timeouts` passed (with ``NOT_SENT``:
+    the connect timeout). ``cause`` is the network library's own exception, unredacted: the
+    transport chains only a scrubbed copy of it to the error it raises.
+    """
+
+    def __init__(
+        self,
+        failure: Failure,
+        detail: str,
+        *,
+        timed_out: bool = False,
+        cause: BaseException | None = None,
+    ) -> None:
         super().__init__(detail)
         self.failure = failure
         self.detail = detail
+        self.timed_out = timed_out
+        self.cause = cause
 
 
 @attrs.frozen

@@ -11,9 +11,13 @@ After every failed attempt it asks the retry table (:func:`~privicore_async.http
 and does what it says: wait and repeat, get a fresh token and replay once (the only place a
 401 is recovered), or switch to the route's documented alternative.
 
-Logging goes to ``logging.getLogger("privicore_async")`` and names only the method, the path
-(never the query string), the status and the timing. Credentials never reach a log line, an
-error message or an exception chained to one.
+Each call is sent with :class:`~privicore_async.http.options.RequestOptions` (timeouts, retry
+policy, extra headers): the transport's own, or those a client view or a call passes.
+
+Logging goes to ``logging.getLogger("privicore_async.transport")`` and names only the method,
+the path (never the query string), the status and the timing. Credentials never reach a log
+line, an error message or an exception chained to one: a network error is chained as a copy
+scrubbed of them (:func:`~privicore_async.http.redact.scrubbed`).
 """
 
 from __future__ import annotations
@@ -25,9 +29,9 @@ import json
 import logging
 import string
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
-from typing import Any, Protocol, TypedDict, Unpack
-from urllib.parse import quote, quote_plus
+from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
+from urllib.parse import quote_plus
 
 import attrs
 from yarl import URL
@@ -39,9 +43,12 @@ from ..wire.http import (
     AUTHORIZATION_HEADER,
     REQUEST_ID_HEADER,
     decode_body,
+    extract_request_id,
     parse_retry_after,
     parse_validation_errors,
 )
+from .options import RequestOptions
+from .redact import redact, scrubbed
 from .retry import Action, Outcome, RequestKind, RetryPolicy, decide
 from .sender import (
     AnswerTooLarge,
@@ -54,6 +61,9 @@ from .sender import (
     Timeouts,
 )
 
+if TYPE_CHECKING:
+    from ..telemetry import Telemetry
+
 __all__ = [
     "CallExtras",
     "CallParts",
@@ -65,7 +75,7 @@ __all__ = [
     "logger",
 ]
 
-logger = logging.getLogger("privicore_async")
+logger = logging.getLogger("privicore_async.transport")
 
 Fields = Mapping[str, Any] | Sequence[tuple[str, Any]]
 """Parameters of a call: a mapping, or (name, value) pairs for repeated keys like ``scope[]``."""
@@ -117,20 +127,20 @@ class WireResponse:
     route: str = ""
     raw: bytes = attrs.field(default=b"", repr=False)  # the undecoded body (binary downloads)
 
+    @property
+    def request_id(self) -> str | None:
+        """The server's ``x-dpt-cab-request-id`` header, when it sent a well-formed one."""
+        try:
+            return extract_request_id(self.headers)
+        except errors.ProtocolError:
+            return None
 
-def _redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` without any secret, also in the percent-encoded forms a URL gives them."""
-    for secret in secrets:
-        if not secret:
-            continue
-        forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret)}
-        # yarl (which builds the URLs) encodes a query value and a path its own way.
-        query = URL("http://h/").with_query({"q": secret}).raw_query_string
-        forms |= {query.removeprefix("q="), URL("http://h/").joinpath(secret).raw_path[1:]}
-        for form in sorted(forms, key=len, reverse=True):
-            if form:
-                text = text.replace(form, "***")
-    return text
+
+def _transport_error(failure: SendError) -> type[errors.TransportError]:
+    """The error class for an attempt that got no answer (see the errors' docstrings)."""
+    if failure.failure is Failure.NOT_SENT:
+        return errors.ConnectTimeout if failure.timed_out else errors.ConnectError
+    return errors.ReadTimeout if failure.timed_out else errors.TransportError
 
 
 def _form_value(value: Any) -> str:
@@ -213,6 +223,7 @@ class Transport:
         timeouts: Timeouts | None = None,
         limits: Limits | None = None,
         limiter: RateLimiter | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.sender = sender
         self.limiter = limiter
@@ -220,15 +231,27 @@ class Transport:
         self._base_urls = dict(base_urls)
         self._base_paths: dict[str, str] = {}  # base URL -> its own raw path
         self._routes = routes
-        self.retry = retry or RetryPolicy()
-        self.timeouts = timeouts or Timeouts()
-        self._stream_timeouts = attrs.evolve(self.timeouts, total=None)
+        self.options = RequestOptions(timeouts or Timeouts(), retry or RetryPolicy())
+        """What a call is sent with unless it passes its own options."""
+        self._stream_timeouts: dict[Timeouts, Timeouts] = {}  # a download has no total
+        self.telemetry = telemetry
+        """Spans of every attempt (``None``: no tracing)."""
         self.limits = limits or Limits()
         """The largest answers read into memory (a larger one is a ProtocolError)."""
         self._switched: dict[str, Route] = {}  # alternatives in use after a 405
         # Routes whose first choice has answered 2xx on this client (Alternative.switches).
         self._proven: set[str] = set()
         self._unreachable_since: float | None = None  # the outage under way, if any
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The retry policy of calls that pass no options of their own."""
+        return self.options.retry
+
+    @property
+    def timeouts(self) -> Timeouts:
+        """The timeouts of calls that pass no options of their own."""
+        return self.options.timeouts
 
     def base_url(self, host: Host) -> str | None:
         """The configured base URL of a host (``None`` when not configured)."""
@@ -270,11 +293,19 @@ class Transport:
         return str(target), target.raw_path
 
     def _prepare(
-        self, route: Route, parts: CallParts, credential: Credential, *, stream: bool = False
+        self,
+        route: Route,
+        parts: CallParts,
+        credential: Credential,
+        options: RequestOptions,
+        *,
+        stream: bool = False,
     ) -> _Prepared:
-        headers: dict[str, str] = {}
+        # The caller's extra headers first: the SDK's own (checked to be other names) follow.
+        # Their values may be keys of a gateway: redacted like credentials.
+        headers: dict[str, str] = dict(options.headers) if options.headers else {}
         params: list[tuple[str, str]] = []
-        secrets: list[str] = []
+        secrets: list[str] = list(options.headers.values()) if options.headers else []
 
         if route.auth is not Auth.NONE and credential is None:
             raise errors.AuthenticationError(
@@ -323,9 +354,18 @@ class Transport:
             raise TypeError(f"route {route.name} takes no body fields")
 
         url, raw_path = self._url(route, parts, params)
-        timeouts = self._stream_timeouts if stream else self.timeouts
+        timeouts = self._without_total(options.timeouts) if stream else options.timeouts
         request = PreparedRequest(route.method, url, headers, body, route.name, timeouts)
         return _Prepared(request, route, raw_path, tuple(secrets))
+
+    def _without_total(self, timeouts: Timeouts) -> Timeouts:
+        """``timeouts`` for a streamed answer: no total (a download may rightly take long)."""
+        streamed = self._stream_timeouts.get(timeouts)
+        if streamed is None:
+            if len(self._stream_timeouts) >= 64:  # per-call timeouts: keep the cache small
+                self._stream_timeouts.clear()
+            streamed = self._stream_timeouts[timeouts] = attrs.evolve(timeouts, total=None)
+        return streamed
 
     @staticmethod
     def _kind(route: Route, parts: CallParts, *, stream: bool) -> RequestKind:
@@ -347,6 +387,7 @@ class Transport:
         tokens: CredentialSource | None,
         kind: RequestKind,
         stack: contextlib.AsyncExitStack | None,
+        options: RequestOptions,
     ) -> _Attempt:
         """Attempts until an answer is 2xx or the retry table says to give up (then raises).
 
@@ -359,15 +400,18 @@ class Transport:
         if renewable:
             assert tokens is not None
             credential = await tokens.token()
-        budget = self.retry.budget()
+        budget = options.retry.budget()
         # A streamed body is gone once sent: no replay, even after a 401.
         replayable = isinstance(parts.get("content"), bytes | None)
         replayed = False
         reached = False  # whether any attempt may have reached the server
         while True:
-            prepared = self._prepare(route, parts, credential, stream=stack is not None)
+            prepared = self._prepare(route, parts, credential, options, stream=stack is not None)
             started = time.monotonic()
-            got = await self._send_once(prepared, keep_open=stack)
+            if self.telemetry is None:
+                got = await self._send_once(prepared, keep_open=stack)
+            else:
+                got = await self._traced_send(self.telemetry, prepared, stack, budget.retries)
             reached = reached or got.failure is None or got.failure.failure in _MAY_HAVE_ARRIVED
             self._note_reachability(got)
             if got.status is not None:
@@ -394,7 +438,7 @@ class Transport:
                 not_sent = got.failure is not None and got.failure.failure is Failure.NOT_SENT
                 wait = budget.next_wait(self._retry_after(got), count=not not_sent)
                 if wait is not None:
-                    self._log_retry(got, wait, budget.retries + 1)
+                    self._log_retry(got, wait, budget.retries + 1, options.retry.max_attempts)
                     await asyncio.sleep(wait)
                     continue
             elif action is Action.REAUTH:
@@ -421,6 +465,23 @@ class Transport:
             if first is not None and alternative is not None and got.status in alternative.on:
                 got = first  # the alternative knew no better: the first answer is the one to show
             raise self._give_up(got, budget.retries + 1, reached=reached, kind=kind)
+
+    async def _traced_send(
+        self,
+        telemetry: Telemetry,
+        prepared: _Prepared,
+        keep_open: contextlib.AsyncExitStack | None,
+        retries: int,
+    ) -> _Attempt:
+        """:meth:`_send_once` inside the attempt's span."""
+        with telemetry.request(prepared.route, prepared.request.url, retries) as span:
+            got = await self._send_once(prepared, keep_open=keep_open)
+            if got.status is not None:
+                span.answered(got.status)
+            elif got.failure is not None:
+                cause = got.failure.cause
+                span.failed(type(cause).__qualname__ if cause is not None else "SendError")
+            return got
 
     async def _send_once(
         self, prepared: _Prepared, *, keep_open: contextlib.AsyncExitStack | None
@@ -496,9 +557,10 @@ class Transport:
                 f"{prepared.route.method} {prepared.path}: unexpected redirect (HTTP {status})"
             )
 
-    def _log_retry(self, got: _Attempt, wait: float, attempt: int) -> None:
+    @classmethod
+    def _log_retry(cls, got: _Attempt, wait: float, attempt: int, attempts: int) -> None:
         route = got.prepared.route
-        what = f" -> {got.status}" if got.failure is None else f": {self._detail(got)}"
+        what = f" -> {got.status}" if got.failure is None else f": {cls._detail(got)}"
         logger.info(
             "%s %s%s, retrying in %.2fs (attempt %d/%d)",
             route.method,
@@ -506,13 +568,13 @@ class Transport:
             what,
             wait,
             attempt,
-            self.retry.max_attempts,
+            attempts,
         )
 
     @staticmethod
     def _detail(got: _Attempt) -> str:
         assert got.failure is not None
-        return _redact(got.failure.detail, got.prepared.secrets)
+        return redact(got.failure.detail, got.prepared.secrets)
 
     def _note_reachability(self, got: _Attempt) -> None:
         """One WARNING when the server stops answering, one INFO when it answers again."""
@@ -568,7 +630,11 @@ class Transport:
                 detail,
             )
             message = f"{route.method} {prepared.path}: {detail}"
-            return errors.TransportError(message, may_have_arrived=reached)
+            error = _transport_error(got.failure)(message, may_have_arrived=reached)
+            if got.failure.cause is not None:
+                error.__cause__ = scrubbed(got.failure.cause, prepared.secrets)
+                error.__suppress_context__ = True
+            return error
         assert got.status is not None
         assert got.raw is not None
         body = decode_body(got.raw, got.headers.get("Content-Type"))
@@ -600,6 +666,7 @@ class Transport:
         credential: Credential = None,
         tokens: CredentialSource | None = None,
         kind: RequestKind | None = None,
+        options: RequestOptions | None = None,
         **parts: Unpack[CallParts],
     ) -> WireResponse:
         """Send one call of ``route`` and return its 2xx answer, recovering per the retry table.
@@ -607,12 +674,15 @@ class Transport:
         ``credential`` is used as given; without one, a token route takes its token from
         ``tokens`` (and a 401 then gets one fresh token and one replay). ``kind`` overrides
         what the table treats the request as (the tracker's status reads are
-        ``RequestKind.STATUS_READ``: one attempt, the tracker reads again later). Raises
+        ``RequestKind.STATUS_READ``: one attempt, the tracker reads again later). ``options``
+        replace the transport's own for this call. Raises
         :class:`~privicore_async.errors.APIError` subclasses for error statuses and
-        :class:`~privicore_async.errors.TransportError` when no answer came.
+        :class:`~privicore_async.errors.TransportError` (or a subclass) when no answer came.
         """
         kind = kind or self._kind(route, parts, stream=False)
-        got = await self._exchange(route, parts, credential, tokens, kind, None)
+        got = await self._exchange(
+            route, parts, credential, tokens, kind, None, options or self.options
+        )
         assert got.status is not None
         assert got.raw is not None
         body = decode_body(got.raw, got.headers.get("Content-Type"))
@@ -626,6 +696,7 @@ class Transport:
         credential: Credential = None,
         tokens: CredentialSource | None = None,
         chunk_size: int = 64 * 1024,
+        options: RequestOptions | None = None,
         **parts: Unpack[CallParts],
     ) -> AsyncIterator[AsyncIterator[bytes]]:
         """Send one call of ``route`` and yield the chunks of its 2xx body as they arrive.
@@ -634,13 +705,16 @@ class Transport:
         released when the block ends. The same attempt loop as :meth:`request` (error
         statuses, 401 replay), but only a request that failed to *connect* is repeated:
         anything that may have reached the server is final (downloads are single-use). A body
-        cut short raises :class:`~privicore_async.errors.TransportError`.
+        cut short raises :class:`~privicore_async.errors.TransportError`. ``options`` as for
+        :meth:`request`, without their total timeout (a download may rightly take long).
         """
         if chunk_size < 1:
             raise ValueError("chunk_size must be at least 1")
         kind = self._kind(route, parts, stream=True)
         async with contextlib.AsyncExitStack() as stack:
-            got = await self._exchange(route, parts, credential, tokens, kind, stack)
+            got = await self._exchange(
+                route, parts, credential, tokens, kind, stack, options or self.options
+            )
             yield self._chunks(got, chunk_size)
 
     async def _chunks(self, got: _Attempt, chunk_size: int) -> AsyncIterator[bytes]:

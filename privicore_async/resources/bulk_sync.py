@@ -37,16 +37,21 @@ from ..errors import (
     TransportError,
 )
 from ..journal.entries import EntryState, JournalEntry, Outcome
-from ..results import DeviceSyncOutcome, SyncOutcome, SyncProgress, SyncReport, SyncSource
+from ..results import (
+    DeviceSyncOutcome,
+    ProgressCallback,
+    SyncOutcome,
+    SyncProgress,
+    SyncReport,
+    SyncSource,
+)
 
-__all__ = ["AcceptedCallback", "BulkSync", "InDoubt", "ProgressCallback", "SyncOne", "sync_key"]
+__all__ = ["AcceptedCallback", "BulkSync", "InDoubt", "SyncOne", "sync_key"]
 
 logger = logging.getLogger("privicore_async")
 
 KIND = "storage.sync_device"
 
-ProgressCallback = Callable[[SyncProgress], object]
-"""``on_progress(progress)``: counts so far, after every device's line."""
 AcceptedCallback = Callable[[str, CommandHandle], object]
 """``on_accepted(device_identifier, handle)``: the moment a 202 arrives (the id is known)."""
 InDoubt = Literal["resubmit", "report"]
@@ -86,9 +91,9 @@ class _Plan(enum.Enum):
 
 def _outcome_line(identifier: str, handle: CommandHandle, source: SyncSource) -> DeviceSyncOutcome:
     error = handle.exception()
-    command_id = handle.command_id
+    command_id = handle.command_id if handle.has_id else None
     if error is None:
-        kind = SyncOutcome.ACCEPTED if command_id is None else SyncOutcome.SUCCEEDED
+        kind = SyncOutcome.SUCCEEDED if handle.has_id else SyncOutcome.ACCEPTED
         return DeviceSyncOutcome(identifier, kind, command_id, source=source)
     if isinstance(error, CommandRejected):
         rejected = SyncOutcome.REJECTED
@@ -121,7 +126,7 @@ class BulkSync:
         *,
         concurrency: int,
         timeout: float | None,
-        on_progress: ProgressCallback | None,
+        on_progress: ProgressCallback[SyncProgress] | None,
         on_accepted: AcceptedCallback | None,
         run_id: str | None,
         in_doubt: InDoubt,

@@ -115,7 +115,7 @@ class DataTokens(Resource):
         """
         if isinstance(reservation_id, CommandHandle):
             await reservation_id.wait(timeout=timeout)
-            if reservation_id.command_id is None:
+            if not reservation_id.has_id:
                 raise ProtocolError("data_tokens.reserve_token_space: the 202 carried no id")
             reservation_id = reservation_id.command_id
         response = await self._client.call(
@@ -185,7 +185,9 @@ class DataTokens(Resource):
         if request_id is None:
             raise ProtocolError("data_tokens.request_data: no x-dpt-cab-request-id header")
         command_id = extract_command_id(response.body, response.headers)
-        handle = self._client.command_service.track(command_id, kind="data_tokens.request_data")
+        handle = self._client.command_service.track(
+            command_id, kind="data_tokens.request_data", response=response
+        )
         return DataRequest(request_id, handle)
 
     @contextlib.asynccontextmanager
@@ -289,7 +291,11 @@ class DataTokens(Resource):
         return bytes(parts)
 
     async def configure_information_security_risk_meta(
-        self, token: str | DataToken, *, timeout: float | None = None, **fields: Any
+        self,
+        token: str | DataToken,
+        *,
+        timeout: float | None = None,
+        **fields: str | int | float | bool,
     ) -> CommandHandle:
         """``POST /data-token/configure-information-security-risk-meta``: free-form risk meta.
 

@@ -99,7 +99,7 @@ class Devices(Resource):
         """
         requested = await self.request_unique_identifier(device_name, timeout=timeout)
         await requested
-        if requested.command_id is None:
+        if not requested.has_id:
             raise ProtocolError("devices.request_unique_identifier: the 202 carried no command id")
         identifier = await self.retrieve_unique_identifier(requested.command_id)
         await (await self.approve(identifier, timeout=timeout))

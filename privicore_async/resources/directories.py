@@ -17,6 +17,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._json import JSONInput
 from ..commands import CommandHandle
 from ..errors import InvalidArgumentError
 from ..models import (
@@ -350,7 +351,7 @@ class Directories(Resource):
         return await self._client.command("directories.create_voting_pool", args, timeout=timeout)
 
     async def store_meta(
-        self, directory_id: str, meta: Mapping[str, Any], *, timeout: float | None = None
+        self, directory_id: str, meta: Mapping[str, JSONInput], *, timeout: float | None = None
     ) -> CommandHandle:
         """``POST /directory/store-meta`` with a JSON body ``{"directoryId": ..., "meta":
         {...}}``: replace the directory's meta information (a non-empty JSON object, read

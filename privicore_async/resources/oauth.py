@@ -247,7 +247,7 @@ class OAuth(Resource):
         names = _require_scopes(scopes, field="scopes")
         registered = await self.register(name, redirect_uri, names, timeout=timeout)
         await registered
-        if registered.command_id is None:
+        if not registered.has_id:
             raise ProtocolError("oauth.register: the 202 carried no command id")
         configuration = await self.retrieve_configuration(registered.command_id)
         if configuration.application_id is None:
@@ -256,7 +256,7 @@ class OAuth(Resource):
             configuration.client_id, names, timeout=timeout
         )
         await request.handle
-        if request.request_id is None:
+        if not request.handle.has_id:
             raise ProtocolError("oauth.request_authorization_code: the answer carried no id")
         code = await self.retrieve_authorization_code(
             request.request_id,

@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._json import JSONInput
 from ..commands import CommandHandle
 from ..errors import InvalidArgumentError, NotFoundError
 from ..models import Policy, PolicyTemplate, structure
@@ -60,7 +61,7 @@ class Policies(Resource):
         name: str,
         template_id: str,
         event_ids: Sequence[str],
-        configuration: Mapping[str, Any],
+        configuration: Mapping[str, JSONInput],
         *,
         voting_configuration_id: str | None = None,
         also_configuration_id: bool = False,

@@ -8,9 +8,9 @@ from ..arguments import require_callable, require_int, require_seconds
 from ..commands import CommandHandle
 from ..errors import InvalidArgumentError
 from ..models import StorageDevice, structure
-from ..results import SyncReport
+from ..results import ProgressCallback, SyncProgress, SyncReport
 from ._base import Resource, require_text
-from .bulk_sync import AcceptedCallback, BulkSync, InDoubt, ProgressCallback
+from .bulk_sync import AcceptedCallback, BulkSync, InDoubt
 
 __all__ = ["Storage"]
 
@@ -44,7 +44,9 @@ class Storage(Resource):
         """``POST /storage/sync-device``: ask a storage device to synchronise.
 
         The seed documents a 202 with no body; the id, when the server sends one, comes in the
-        ``x-dpt-cab-id`` header. Without any id the handle is ``ACCEPTED`` and already done.
+        ``x-dpt-cab-id`` header. Without any id the handle is an
+        :class:`~privicore_async.commands.AcceptedCommand` (``ACCEPTED``, already done,
+        ``has_id`` false).
         With a journal the command is recorded under ``key`` (and ``run_id``), the device as
         its target.
         """
@@ -71,7 +73,7 @@ class Storage(Resource):
         *,
         concurrency: int = 256,
         timeout: float | None = None,
-        on_progress: ProgressCallback | None = None,
+        on_progress: ProgressCallback[SyncProgress] | None = None,
         on_accepted: AcceptedCallback | None = None,
         run_id: str | None = None,
         in_doubt: InDoubt = "resubmit",

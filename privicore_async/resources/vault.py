@@ -23,7 +23,6 @@ from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
     AsyncIterator,
-    Callable,
     Iterable,
     Iterator,
 )
@@ -32,7 +31,16 @@ from typing import IO, BinaryIO, cast
 
 from ..crypto import DataKey, StreamDecryptor, encrypt, encrypt_stream
 from ..errors import InvalidArgumentError, PrivicoreError
-from ..results import Source, StoredData, StoreMethod, StoreOutcome, StoreReport, StoreRequest
+from ..results import (
+    ProgressCallback,
+    Source,
+    StoredData,
+    StoreMethod,
+    StoreOutcome,
+    StoreProgress,
+    StoreReport,
+    StoreRequest,
+)
 from ._base import Resource, require_text
 from .data_tokens import DataTokens
 
@@ -42,8 +50,6 @@ SMALL_LIMIT = 50_000
 """Largest plaintext sent through exchange-data-for-token (the guides' ~50 KB); above: upload."""
 CHUNK_SIZE = 1 << 20
 """Bytes read, encrypted, sent and written at a time."""
-
-ProgressCallback = Callable[[int, int], object]
 
 
 def _require_key(key: object) -> DataKey:
@@ -166,22 +172,23 @@ class Vault(Resource):
         items: Iterable[StoreRequest],
         *,
         concurrency: int = 32,
-        on_progress: ProgressCallback | None = None,
+        on_progress: ProgressCallback[StoreProgress] | None = None,
         timeout: float | None = None,
     ) -> StoreReport:
         """Store many payloads, ``concurrency`` at a time; one line per item, never raising
-        for one item's failure. ``on_progress(done, total)`` is called after each item.
+        for one item's failure. ``on_progress(StoreProgress)`` is called after each item
+        (``done``, ``total``, ``stored``, ``failed``), like ``sync_devices``' callback.
         """
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         requests = builtins.list(items)
         outcomes: builtins.list[StoreOutcome | None] = [None] * len(requests)
         work: Iterator[tuple[int, StoreRequest]] = iter(enumerate(requests))
-        done = 0
+        done = failed = 0
         started = time.monotonic()
 
         async def worker() -> None:
-            nonlocal done
+            nonlocal done, failed
             for index, item in work:
                 try:
                     stored = await self.store(
@@ -197,9 +204,10 @@ class Vault(Resource):
                     outcomes[index] = StoreOutcome(index, item.file_name, stored)
                 except (PrivicoreError, ValueError, OSError) as exc:
                     outcomes[index] = StoreOutcome(index, item.file_name, None, exc)
+                    failed += 1
                 done += 1
                 if on_progress is not None:
-                    on_progress(done, len(requests))
+                    on_progress(StoreProgress(len(requests), done, done - failed, failed))
 
         async with asyncio.TaskGroup() as group:
             for _ in range(min(concurrency, len(requests))):

@@ -162,3 +162,23 @@ async def test_without_a_journal_submit_is_accept(service: CommandService) -> No
         assert await plain.entries() == []
     finally:
         await plain.close()
+
+
+async def test_a_journaled_handle_keeps_its_202_too(service: CommandService) -> None:
+    async def send() -> WireResponse:
+        return accepted("cmd-1", **{"x-dpt-cab-request-id": "req-1"})
+
+    handle = await service.submit(KIND, send, key="k")
+    assert handle.response is not None
+    assert (handle.response.status, handle.response.request_id) == (202, "req-1")
+
+
+async def test_a_close_leaves_the_entry_resumable_and_the_handle_closed(
+    service: CommandService, journal: MemoryJournal
+) -> None:
+    handle = await service.submit(KIND, _answer("cmd-1"), key="k")
+    await service.close()
+    with pytest.raises(errors.ClientClosedError):
+        handle.result()
+    await journal.open()
+    assert (await entry(journal, "k")).state is EntryState.ACCEPTED

@@ -9,7 +9,7 @@ import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from privicore_async import PollPolicy, errors
-from privicore_async.commands import CommandService
+from privicore_async.commands import AcceptedCommand, CommandService
 from privicore_async.http import WireResponse
 from privicore_async.wire import CommandStatus, StatusReading
 
@@ -119,4 +119,39 @@ async def test_close_cancels_what_is_pending(service: CommandService) -> None:
     await service.close()
     assert handle.cancelled()
     with pytest.raises(errors.PrivicoreError, match="closed"):
+        service.track("cmd-2")
+
+
+async def test_a_handle_keeps_its_202_without_body_or_credentials(
+    service: CommandService,
+) -> None:
+    handle = service.accept(
+        "storage.sync_device",
+        answer("cmd-1", **{"x-dpt-cab-request-id": "req-1", "Set-Cookie": "s=1", "Server": "p"}),
+    )
+    assert handle.response is not None
+    assert (handle.response.status, handle.response.request_id) == (202, "req-1")
+    assert dict(handle.response.headers) == {"x-dpt-cab-request-id": "req-1", "Server": "p"}
+    bare = service.accept("storage.sync_device", answer(None, Server="p"))
+    assert isinstance(bare, AcceptedCommand)
+    assert bare.response is not None
+    assert bare.response.headers["server"] == "p"  # why no id: the answer shows it
+
+
+async def test_a_resumed_handle_has_no_response_until_its_202_is_seen(
+    service: CommandService,
+) -> None:
+    resumed = service.resume("cmd-9")
+    assert resumed.response is None
+    assert service.accept("k", answer("cmd-9", Server="p")) is resumed
+    assert resumed.response is not None
+    assert resumed.response.headers["server"] == "p"
+
+
+async def test_awaiting_after_close_raises_client_closed(service: CommandService) -> None:
+    handle = service.accept("k", answer("cmd-1"))
+    await service.close()
+    with pytest.raises(errors.ClientClosedError, match="cmd-1"):
+        await handle
+    with pytest.raises(errors.ClientClosedError, match="closed"):
         service.track("cmd-2")

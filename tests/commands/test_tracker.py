@@ -7,9 +7,10 @@ import time
 
 import pytest
 
-from privicore_async import CommandStatus, PollPolicy, gather
-from privicore_async.commands import CommandHandle, CommandTracker
+from privicore_async import CommandStatus, PollPolicy, errors, gather
+from privicore_async.commands import AcceptedCommand, CommandHandle, CommandTracker
 from privicore_async.errors import (
+    ClientClosedError,
     CommandNotFound,
     CommandRejected,
     CommandTimeout,
@@ -178,15 +179,34 @@ async def test_track_same_id_returns_same_handle(source: ScriptedSource) -> None
     await tracker.close()
 
 
-async def test_no_id_is_accepted_and_done() -> None:
+async def test_no_id_is_an_accepted_command_done_at_once() -> None:
     tracker = CommandTracker(ScriptedSource(), FAST)
     handle = tracker.track(None, kind="storage.sync_device")
+    assert isinstance(handle, AcceptedCommand)
     assert handle.done()
     assert handle.status is CommandStatus.ACCEPTED
+    assert not handle.has_id
+    assert repr(handle) == "<AcceptedCommand (no command id) accepted>"
     result = await handle
     assert result.status is CommandStatus.ACCEPTED
+    assert not result.has_id
+    assert "command_id=None" in repr(result)
+    # The public contract: the id of a 202 that named none is None.
+    assert handle.command_id is None
     assert result.command_id is None
     assert len(asyncio.all_tasks()) == 1  # nothing scheduled
+    await tracker.close()
+
+
+async def test_a_tracked_handle_and_its_result_have_a_str_id(source: ScriptedSource) -> None:
+    tracker = CommandTracker(source, FAST)
+    source.plan("c", 0.0)
+    handle = tracker.track("c")
+    assert not isinstance(handle, AcceptedCommand)
+    assert (handle.command_id, handle.has_id, handle.response) == ("c", True, None)
+    result = await handle
+    assert (result.command_id, result.has_id) == ("c", True)
+    assert repr(result).startswith("CommandResult(command_id='c', status=<CommandStatus.SUCC")
     await tracker.close()
 
 
@@ -314,8 +334,42 @@ async def test_close_cancels_pending_and_leaves_no_task(source: ScriptedSource) 
     await tracker.close()
     assert handle.cancelled()
     assert len(asyncio.all_tasks()) == 1
-    with pytest.raises(Exception, match="closed"):
+    with pytest.raises(ClientClosedError, match="closed"):
         tracker.track("again")
+
+
+async def test_a_handle_ended_by_close_raises_client_closed_not_cancelled(
+    source: ScriptedSource,
+) -> None:
+    tracker = CommandTracker(source, FAST)
+    source.plan("c", 60)
+    handle = tracker.track("c")
+    waiting = asyncio.ensure_future(handle.wait())  # awaited while the client closes
+    await asyncio.sleep(0)
+    await tracker.close()
+    for attempt in (waiting, handle.wait(), handle.wait(timeout=1)):
+        with pytest.raises(ClientClosedError) as info:
+            await attempt
+        assert isinstance(info.value, errors.PrivicoreError)
+        assert not isinstance(info.value, asyncio.CancelledError)
+        assert info.value.command_id == "c"
+        assert "resume" in str(info.value)
+    with pytest.raises(ClientClosedError):
+        handle.result()
+    assert isinstance(handle.exception(), ClientClosedError)
+    assert handle.cancelled()  # tracking stopped before it settled; the journal skips it
+
+
+async def test_a_handle_cancelled_by_hand_still_raises_cancelled_error(
+    source: ScriptedSource,
+) -> None:
+    tracker = CommandTracker(source, FAST)
+    source.plan("c", 60)
+    handle = tracker.track("c")
+    assert handle.cancel()
+    await tracker.close()
+    with pytest.raises(asyncio.CancelledError):
+        await handle
 
 
 async def test_the_safety_net_reads_at_most_safety_rate_per_second_however_many_pend() -> None:

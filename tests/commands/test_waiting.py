@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
 
 from privicore_async import CommandStatus, as_completed, gather
-from privicore_async.commands import CommandTracker
-from privicore_async.errors import CommandRejected, CommandTimeout
+from privicore_async.commands import AcceptedCommand, CommandResult, CommandTracker
+from privicore_async.errors import ClientClosedError, CommandRejected, CommandTimeout
 from tests.commands.scripted import FAST, ScriptedSource
 
 
@@ -67,4 +68,40 @@ async def test_as_completed_shared_deadline(source: ScriptedSource) -> None:
         await anext(iterator)
     assert info.value.pending == (never,)
     assert never._callbacks == []  # detached: nothing left behind
+    await tracker.close()
+
+
+async def test_gather_and_as_completed_over_handles_a_close_ended(source: ScriptedSource) -> None:
+    tracker = CommandTracker(source, FAST)
+    source.plan("done", 0.0)
+    source.plan("slow", 60)
+    done, slow = tracker.track("done"), tracker.track("slow")
+    await done
+    gathering = asyncio.ensure_future(gather(done, slow))  # waiting while the client closes
+    await asyncio.sleep(0)
+    await tracker.close()
+    with pytest.raises(ClientClosedError):
+        await gathering
+    with pytest.raises(ClientClosedError):
+        await gather(done, slow)
+    results = await gather(done, slow, return_exceptions=True)
+    assert isinstance(results[0], CommandResult)
+    assert isinstance(results[1], ClientClosedError)
+    assert results[1].command_id == "slow"
+    order = [handle async for handle in as_completed([slow, done])]
+    assert order == [slow, done]
+    with pytest.raises(ClientClosedError):
+        order[0].result()
+
+
+async def test_as_completed_yields_the_handles_it_was_given(source: ScriptedSource) -> None:
+    tracker = CommandTracker(source, FAST)
+    accepted = tracker.track(None)
+    source.plan("a", 0.0)
+    tracked = tracker.track("a")
+    seen = [handle async for handle in as_completed([tracked, accepted])]
+    assert seen == [accepted, tracked]
+    assert isinstance(seen[0], AcceptedCommand)
+    results = await gather(tracked, accepted)
+    assert [r.status for r in results] == [CommandStatus.SUCCEEDED, CommandStatus.ACCEPTED]
     await tracker.close()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import platform
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp.client_reqrep import ConnectionKey
 
-from privicore_async import PollPolicy, PrivicoreClient, RetryPolicy, Timeouts, errors
+from privicore_async import PollPolicy, PrivicoreClient, RetryPolicy, Timeouts, __version__, errors
 from privicore_async.http import AiohttpSender, PreparedRequest, SendError
+from privicore_async.http.aiohttp_sender import USER_AGENT
 from tests.wire_mock import API, calls, count, mock_http
 
 TOKEN = "T-abc"
@@ -102,3 +105,95 @@ async def test_the_owned_session_leaves_every_repeat_to_the_retry_table() -> Non
     assert sender.session is not None
     assert getattr(sender.session, "_retry_connection", False) is False
     await sender.close()
+
+
+# -- the User-Agent, trace configs, and what a failure carries -------------------------------------
+
+
+def test_the_user_agent_names_the_sdk_python_and_aiohttp() -> None:
+    expected = (
+        f"privicore-async/{__version__} python/{platform.python_version()} "
+        f"aiohttp/{aiohttp.__version__}"
+    )
+    assert expected == USER_AGENT
+
+
+@pytest.mark.parametrize("injected", [False, True], ids=["owned", "injected"])
+async def test_every_request_carries_the_user_agent(injected: bool) -> None:
+    session = aiohttp.ClientSession(headers={"User-Agent": "someone-else/1"}) if injected else None
+    try:
+        with mock_http() as m:
+            m.get(API + "/health", payload={"status": "ok"})
+            async with client(session=session) as c:
+                await c.utility.health()
+        (call,) = calls(m, "GET", "/health")
+        assert call.kwargs["headers"]["User-Agent"] == USER_AGENT
+        if session is not None:  # set per request: the session itself is not changed
+            assert session.headers["User-Agent"] == "someone-else/1"
+    finally:
+        if session is not None:
+            await session.close()
+
+
+async def test_trace_configs_reach_the_owned_session() -> None:
+    seen: list[str] = []
+
+    async def on_start(session: object, ctx: object, params: Any) -> None:
+        seen.append(params.url.path)
+
+    config = aiohttp.TraceConfig()
+    config.on_request_start.append(on_start)
+    sender = AiohttpSender(trace_configs=[config])
+    try:
+        with pytest.raises(SendError):
+            async with sender.send(PreparedRequest("GET", "http://127.0.0.1:1/probe")):
+                pass
+        assert sender.session is not None
+        assert sender.session.trace_configs == [config]
+    finally:
+        await sender.close()
+    assert seen == ["/probe"]
+
+
+async def test_trace_configs_with_an_injected_session_are_refused() -> None:
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(errors.InvalidArgumentError, match="your own session") as info:
+            client(session=session, trace_configs=[aiohttp.TraceConfig()])
+    assert info.value.argument == "trace_configs"
+
+
+@pytest.mark.parametrize("bad", [aiohttp.TraceConfig(), ["not a config"], "x"])
+def test_trace_configs_must_be_a_list_of_trace_configs(bad: Any) -> None:
+    with pytest.raises(errors.InvalidArgumentError, match="TraceConfig"):
+        AiohttpSender(trace_configs=bad)
+
+
+@pytest.mark.parametrize(
+    ("exception", "failure", "timed_out"),
+    [
+        (aiohttp.ClientConnectorError(
+            ConnectionKey("privicore.test", 80, False, True, None, None, None),
+            ConnectionRefusedError(111, "refused"),
+        ), "not sent", False),
+        (aiohttp.ConnectionTimeoutError("connect timeout"), "not sent", True),
+        (aiohttp.SocketTimeoutError("read timeout"), "lost", True),
+        (TimeoutError(), "lost", True),
+        (aiohttp.ServerDisconnectedError("gone"), "lost", False),
+    ],
+)  # fmt: skip
+async def test_a_failure_carries_aiohttps_exception_and_whether_it_timed_out(
+    exception: Exception, failure: str, timed_out: bool
+) -> None:
+    with mock_http() as m:
+        m.get(API + "/health", exception=exception)
+        sender = AiohttpSender()
+        try:
+            with pytest.raises(SendError) as info:
+                async with sender.send(PreparedRequest("GET", API + "/health")):
+                    pass
+        finally:
+            await sender.close()
+    assert info.value.failure.value == failure
+    assert info.value.timed_out is timed_out
+    assert info.value.cause is exception
+    assert info.value.__context__ is None  # raised outside the except block

@@ -18,7 +18,7 @@ import attrs
 import pytest
 from yarl import URL
 
-from privicore_async import PollPolicy, PrivicoreClient, RetryPolicy, errors
+from privicore_async import PollPolicy, PrivicoreClient, RetryPolicy, Timeouts, errors
 from privicore_async.http import (
     AiohttpSender,
     Failure,
@@ -673,8 +673,17 @@ async def test_transport_error_redacts_the_token() -> None:
     assert "***" in message
     _assert_clean(message, secret)
     _assert_clean(repr(info.value), secret)
-    assert info.value.__cause__ is None
-    assert info.value.__context__ is None  # aiohttp's error (which quotes the token) is not kept
+    # aiohttp's error is kept as the cause, as a copy with the token taken out and without
+    # the traceback (whose frames hold the request's headers).
+    cause = info.value.__cause__
+    assert type(cause) is aiohttp.ClientOSError
+    assert cause is not failure
+    assert cause.errno == 104
+    assert cause.__traceback__ is None
+    _assert_clean(f"{cause} {cause!r} {cause.args} {cause.strerror}", secret)
+    assert "***" in str(cause)
+    assert info.value.__suppress_context__
+    assert info.value.__context__ is None
 
 
 async def test_transport_error_redacts_client_secret_and_basic_pair(
@@ -722,6 +731,9 @@ async def test_transport_error_redacts_query_auth(
             await transport.request(ROUTES["data_tokens.download"], credential=token)
     assert str(info.value).startswith("GET /: ConnectionTimeoutError")
     _assert_clean(str(info.value), token)
+    assert isinstance(info.value, errors.ConnectTimeout)
+    assert type(info.value.__cause__) is aiohttp.ConnectionTimeoutError
+    _assert_clean(f"{info.value.__cause__} {info.value.__cause__!r}", token)
     assert count(m, "GET", "/?auth=" + token, base=DOWN) > 3  # not sent: retried until max_time
 
 
@@ -1057,3 +1069,137 @@ async def test_a_command_sent_as_a_get_is_never_repeated(fake_time: FakeTime) ->
         await memory_transport(sender).request(route, credential=TOKEN, fields=fields)
     assert len(sender.requests) == 1
     assert info.value.may_have_arrived
+
+
+# -- how the last attempt failed: the TransportError subclasses ------------------------------------
+
+ONE_TRY = RetryPolicy(max_attempts=1, max_time=0.001)
+
+
+def answered_by(handler: Any, **kwargs: Any) -> tuple[Transport, MemorySender]:
+    sender = MemorySender(handler)
+    kwargs.setdefault("retry", ONE_TRY)
+    return memory_transport(sender, **kwargs), sender
+
+
+@pytest.mark.parametrize(
+    ("failure", "timed_out", "raised"),
+    [
+        (Failure.NOT_SENT, False, errors.ConnectError),
+        (Failure.NOT_SENT, True, errors.ConnectTimeout),
+        (Failure.LOST, True, errors.ReadTimeout),
+        (Failure.LOST, False, errors.TransportError),
+        (Failure.INVALID, False, errors.TransportError),
+    ],
+)
+async def test_the_error_says_how_the_last_attempt_failed(
+    failure: Failure, timed_out: bool, raised: type[errors.TransportError]
+) -> None:
+    def fail(request: PreparedRequest) -> MemoryReply:
+        raise SendError(failure, "failed", timed_out=timed_out)
+
+    t, _ = answered_by(fail)
+    with pytest.raises(errors.TransportError) as info:
+        await t.request(ROUTES["utility.health"])
+    assert type(info.value) is raised
+    assert info.value.may_have_arrived is (failure is Failure.LOST)
+    assert info.value.__cause__ is None  # the sender gave no exception of its own
+
+
+async def test_a_connect_timeout_is_both_a_connect_error_and_a_timeout() -> None:
+    assert issubclass(errors.ConnectTimeout, errors.ConnectError)
+    assert issubclass(errors.ConnectTimeout, errors.TransportTimeout)
+    assert issubclass(errors.ReadTimeout, errors.TransportTimeout)
+    assert not issubclass(errors.TransportTimeout, TimeoutError)  # asyncio.timeout's own
+
+
+async def test_the_class_follows_the_last_attempt_and_may_have_arrived_all_of_them() -> None:
+    sent: list[int] = []
+
+    def fail(request: PreparedRequest) -> MemoryReply:
+        sent.append(1)  # lost once, then refused until max_time
+        raise SendError(Failure.LOST if len(sent) == 1 else Failure.NOT_SENT, "failed")
+
+    retry = RetryPolicy(max_attempts=2, initial_backoff=0.001, max_backoff=0.001, max_time=0.01)
+    t, _ = answered_by(fail, retry=retry)
+    with pytest.raises(errors.ConnectError) as info:
+        await t.request(ROUTES["utility.health"])
+    assert info.value.may_have_arrived  # the first attempt was lost on its way
+
+
+async def test_the_network_error_is_chained_scrubbed_of_the_token() -> None:
+    original = aiohttp.ClientConnectorError(
+        SimpleNamespace(host="privicore.test", port=80, ssl=True),  # type: ignore[arg-type]
+        OSError(111, f"refused while sending {TOKEN}"),
+    )
+
+    def fail(request: PreparedRequest) -> MemoryReply:
+        raise SendError(Failure.NOT_SENT, f"refused {TOKEN}", cause=original)
+
+    t, _ = answered_by(fail)
+    with pytest.raises(errors.ConnectError) as info:
+        await t.request(ROUTES["devices.list"], credential=TOKEN)
+    cause = info.value.__cause__
+    assert type(cause) is aiohttp.ClientConnectorError
+    assert cause is not original
+    assert str(cause).endswith("[refused while sending ***]")
+    _assert_clean(f"{info.value} {cause} {cause!r} {cause.args}", TOKEN)
+
+
+# -- request options: per call, extra headers ------------------------------------------------------
+
+
+async def test_options_given_with_a_call_replace_the_transports_own() -> None:
+    from privicore_async.http.options import RequestOptions
+
+    t, sender = answered_by(lambda request: MemoryReply(200, b"{}"))
+    custom = RequestOptions(Timeouts(connect=1, read=2, total=3), headers={"X-Tenant": "t-1"})
+    await t.request(ROUTES["utility.health"], options=custom)
+    await t.request(ROUTES["utility.health"])
+    with_options, without = sender.requests
+    assert with_options.timeouts == Timeouts(connect=1, read=2, total=3)
+    assert with_options.headers["X-Tenant"] == "t-1"
+    assert without.timeouts == Timeouts()
+    assert "X-Tenant" not in without.headers
+
+
+async def test_a_streamed_call_keeps_no_total_of_its_options() -> None:
+    from privicore_async.http.options import RequestOptions
+
+    t, sender = answered_by(lambda request: MemoryReply(200, [b"a", b"b"]))
+    custom = RequestOptions(Timeouts(connect=1, read=2, total=3))
+    async with t.stream(ROUTES["data_tokens.download"], credential="dl-1", options=custom) as body:
+        assert [chunk async for chunk in body] == [b"a", b"b"]
+    assert sender.requests[0].timeouts == Timeouts(connect=1, read=2, total=None)
+
+
+async def test_extra_header_values_are_redacted_like_credentials() -> None:
+    from privicore_async.http.options import RequestOptions
+
+    def fail(request: PreparedRequest) -> MemoryReply:
+        raise SendError(Failure.LOST, f"lost; headers were {dict(request.headers)}")
+
+    t, _ = answered_by(fail)
+    options = RequestOptions(retry=ONE_TRY, headers={"X-Gateway-Key": "gw-secret-9"})
+    with pytest.raises(errors.TransportError) as info:
+        await t.request(ROUTES["devices.list"], credential=TOKEN, options=options)
+    _assert_clean(str(info.value), "gw-secret-9", TOKEN)
+    assert "X-Gateway-Key" in str(info.value)  # the name is no secret
+
+
+async def test_the_retry_policy_of_the_options_is_the_one_obeyed() -> None:
+    from privicore_async.http.options import RequestOptions
+
+    t, sender = answered_by(lambda request: MemoryReply(503))
+    retry = RetryPolicy(max_attempts=3, initial_backoff=0.001, max_backoff=0.001)
+    with pytest.raises(errors.ServerError):
+        await t.request(ROUTES["utility.health"], options=RequestOptions(retry=retry))
+    assert len(sender.requests) == 3
+    with pytest.raises(errors.ServerError):
+        await t.request(ROUTES["utility.health"])  # the transport's own: one attempt
+    assert len(sender.requests) == 4
+
+
+def test_a_wire_response_names_its_request_id() -> None:
+    assert WireResponse(200, {"x-dpt-cab-request-id": "req-1"}, None).request_id == "req-1"
+    assert WireResponse(200, {}, None).request_id is None

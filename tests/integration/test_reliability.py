@@ -443,7 +443,7 @@ async def test_close_with_pending_handles_leaves_no_task_behind(sandbox: Sandbox
         await asyncio.sleep(0)
     assert asyncio.all_tasks() == {current}
     for handle in handles:
-        with pytest.raises(asyncio.CancelledError):
+        with pytest.raises(errors.ClientClosedError):  # not a CancelledError: see issue 13
             await handle
     with pytest.raises(errors.PrivicoreError, match="closed"):
         await client.storage.list()

@@ -283,7 +283,7 @@ async def test_store_many_reports_each_item(client: PrivicoreClient) -> None:
     items[7] = StoreRequest(b"x", key, context=" ", file_name="bad.bin")  # blank context
     progress: list[tuple[int, int]] = []
     report = await client.vault.store_many(
-        items, concurrency=8, on_progress=lambda d, t: progress.append((d, t))
+        items, concurrency=8, on_progress=lambda p: progress.append((p.done, p.total))
     )
     assert report.counts() == {"stored": 39, "failed": 1}
     assert [line.index for line in report.outcomes] == list(range(40))

@@ -13,7 +13,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from privicore_async import CommandStatus, PollPolicy, PrivicoreClient, RetryPolicy, errors
+from privicore_async import (
+    AcceptedCommand,
+    CommandStatus,
+    PollPolicy,
+    PrivicoreClient,
+    RetryPolicy,
+    errors,
+)
 from privicore_async.models import DataToken, DataTokenPage, TemporaryToken
 from privicore_async.results import DataRequest
 from tests.wire_mock import API, all_calls, calls, form, headers, mock_http, raw_body
@@ -166,6 +173,17 @@ async def test_retrieve_temporary_token_after_a_rejected_reservation_sends_nothi
         async with make_client() as c:
             handle = await c.data_tokens.reserve_token_space("docs")
             with pytest.raises(errors.CommandRejected):
+                await c.data_tokens.retrieve_temporary_token(handle)
+    assert count_gets(m) == 0
+
+
+async def test_retrieve_temporary_token_after_a_reservation_without_id_sends_nothing() -> None:
+    with mock_http() as m:
+        m.post(API + RESERVE, status=202, body="")
+        async with make_client() as c:
+            handle = await c.data_tokens.reserve_token_space("docs")
+            assert isinstance(handle, AcceptedCommand)
+            with pytest.raises(errors.ProtocolError, match="carried no id"):
                 await c.data_tokens.retrieve_temporary_token(handle)
     assert count_gets(m) == 0
 
@@ -339,6 +357,10 @@ async def test_request_data_without_a_command_header_gives_an_accepted_handle() 
             request = await c.data_tokens.request_data(DTK)
     assert request.command_handle.status is CommandStatus.ACCEPTED
     assert request.command_handle.done()
+    assert isinstance(request.command_handle, AcceptedCommand)
+    response = request.command_handle.response  # kept even without a command id
+    assert response is not None
+    assert (response.status, response.request_id) == (202, "req-2")
 
 
 async def test_request_data_without_a_request_id_is_protocol_error() -> None:

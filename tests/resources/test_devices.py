@@ -177,3 +177,12 @@ async def test_retrieve_configuration_fallback_404_is_raised() -> None:
         ("POST", "/device/download-device-configuration"),
         ("GET", "/device/retrieve-device-configuration/dev-1"),
     ]
+
+
+async def test_onboard_refuses_a_202_without_an_id_as_a_protocol_error() -> None:
+    with mock_http() as m:
+        m.post(API + "/device/request-unique-identifier", status=202, body="")
+        async with make_client() as c:
+            with pytest.raises(errors.ProtocolError, match="carried no command id"):
+                await c.devices.onboard("Phone")
+    assert calls(m, "POST", "/device/retrieve-unique-identifier") == []

@@ -564,3 +564,21 @@ async def test_authorize_stops_when_registration_is_rejected() -> None:
             with pytest.raises(errors.CommandRejected):
                 await c.oauth.authorize("app", "https://x/cb", ["all"])
     assert calls(m, "POST", CONFIGURATION) == []
+
+
+@pytest.mark.parametrize("which", ["register", "request-code"])
+async def test_authorize_refuses_a_202_without_an_id_as_a_protocol_error(which: str) -> None:
+    config = {"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET, "scopes": ["all"]}
+    with mock_http() as m:
+        if which == "register":
+            m.post(API + REGISTER, status=202, body="")
+        else:
+            m.post(API + REGISTER, status=202, body='"app-9"')
+            m.post(API + "/request-status/app-9", payload="succeeded")
+            m.post(API + CONFIGURATION, payload=config)
+            m.get(REQUEST_CODE_ANY_QUERY, status=202, body="")
+        async with make_client() as c:
+            # A ProtocolError naming the step, not a None id passed on.
+            with pytest.raises(errors.ProtocolError, match=r"no command id|no id"):
+                await c.oauth.authorize("app", "https://x/cb", ["all"])
+    assert calls(m, "POST", RETRIEVE_CODE) == []
