@@ -25,7 +25,7 @@ from ..crypto import DataKey
 from ..errors import PrivicoreError
 from ..results import SyncProgress, SyncReport
 from ..sandbox import Sandbox
-from .progress import ProgressLine
+from .progress import progress_bar
 from .summary import SUCCEEDS, DemoRun, summary_lines
 
 __all__ = ["UNKNOWN_DEVICE", "DemoFailed", "DemoOptions", "default_offline", "run_demo"]
@@ -140,7 +140,7 @@ async def _onboard(
     identifiers: list[str] = [""] * total
     work = iter(range(total))
     done = 0
-    bar = ProgressLine(err, "onboard", total)
+    bar = progress_bar(err, "onboard", total)
     started = time.monotonic()
 
     async def worker() -> None:
@@ -194,7 +194,7 @@ async def _synchronise(
 ) -> DemoRun:
     """Synchronise every planned device at once, with a progress line; counts the polling."""
     status_before, commands_before = sb.stats.status_requests, sb.stats.commands_accepted
-    bar = ProgressLine(err, "sync", len(expected))
+    bar = progress_bar(err, "sync", len(expected))
 
     def show(progress: SyncProgress) -> None:
         bar.update(progress.done, _counts_text(progress))

@@ -1,12 +1,46 @@
-"""One progress line on a stream: redrawn in place on a terminal, a few plain lines otherwise."""
+"""Progress of long work on a stream (stderr): a bar on a terminal, a few plain lines otherwise.
+
+:func:`progress_bar` picks the form: ``rich``'s bar when the stream is a terminal and ``rich``
+is installed (the ``cli`` extra), else a :class:`ProgressLine`, which needs nothing. ``rich``
+is imported only then, so neither the library nor any command requires it.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
-__all__ = ["ProgressLine"]
+from .output import isatty
+
+if TYPE_CHECKING:
+    import rich.progress
+
+__all__ = ["Progress", "ProgressLine", "RichBar", "progress_bar"]
+
+
+class Progress(Protocol):
+    """What a command reports its progress to."""
+
+    def update(self, done: int, detail: str = "") -> None:
+        """``done`` steps of the total are done; ``detail`` says more (counts so far)."""
+        ...
+
+    def finish(self) -> None:
+        """The work ended (or stopped): show the last state; safe to call twice."""
+        ...
+
+
+def progress_bar(stream: TextIO, label: str, total: int) -> Progress:
+    """The progress display for ``total`` steps on ``stream``: rich's bar on a terminal when
+    rich is installed, else a :class:`ProgressLine`."""
+    if isatty(stream):
+        try:
+            return RichBar(stream, label, total)
+        except ImportError:
+            pass
+    return ProgressLine(stream, label, total)
+
 
 _BAR_WIDTH = 30
 
@@ -101,3 +135,34 @@ class ProgressLine:
         self._stream.write(self.render() + "\n")
         self._stream.flush()
         self._printed_done = self._done
+
+
+class RichBar:
+    """``rich``'s progress bar on a terminal stream; raises ImportError without ``rich``."""
+
+    def __init__(self, stream: TextIO, label: str, total: int) -> None:
+        from rich.console import Console  # the optional `cli` extra: imported only here
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import Progress as RichProgress
+
+        self._bar: rich.progress.Progress = RichProgress(
+            TextColumn("{task.description:<7}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=Console(file=stream),
+        )
+        self._task = self._bar.add_task(label, total=total, detail="")
+        self._bar.start()
+        self._finished = False
+
+    def update(self, done: int, detail: str = "") -> None:
+        """Record that ``done`` steps are done (rich redraws on its own clock)."""
+        self._bar.update(self._task, completed=done, detail=detail)
+
+    def finish(self) -> None:
+        """Draw the last state and leave the bar on screen (a no-op the second time)."""
+        if not self._finished:
+            self._finished = True
+            self._bar.stop()

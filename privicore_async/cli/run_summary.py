@@ -2,7 +2,9 @@
 
 Pure functions of a :class:`~privicore_async.contrib.progress.RunProgress`, whether it was
 read from a journal (``--redis``, ``--status``) or made from a
-:class:`~privicore_async.results.SyncReport` (``--journal``).
+:class:`~privicore_async.results.SyncReport` (a run in this process), and of the report's
+device lines. With ``--json`` the same facts are records: one per device
+(:func:`device_record`) when the run was here, then one summary (:func:`summary_record`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ..contrib.progress import RunProgress
-from ..results import SyncOutcome, SyncProgress, SyncReport, SyncSource
+from ..results import DeviceSyncOutcome, SyncOutcome, SyncProgress, SyncReport, SyncSource
 
 NO_REASON = "(no reason given)"
 """A rejection whose reason did not reach the client: on the real wire a status read answers
@@ -24,7 +26,9 @@ def reason_text(reason: object) -> str:
 
 __all__ = [
     "NO_REASON",
+    "device_record",
     "earlier_sources_line",
+    "not_succeeded_lines",
     "progress_detail",
     "progress_of_report",
     "reason_text",
@@ -32,10 +36,12 @@ __all__ = [
     "run_lines",
     "sources_line",
     "status_of",
+    "summary_record",
     "sync_detail",
 ]
 
 _MAX_REASONS = 10
+_SUCCESSES = (SyncOutcome.SUCCEEDED, SyncOutcome.ACCEPTED)
 
 
 def progress_of_report(report: SyncReport) -> RunProgress:
@@ -56,8 +62,10 @@ def progress_of_report(report: SyncReport) -> RunProgress:
     )
 
 
-def run_lines(run_id: str, progress: RunProgress, *, heading: str = "") -> list[str]:
-    """The counts block: one line per outcome (rare ones only when they occur), reasons."""
+def run_lines(title: str, progress: RunProgress, *, heading: str = "") -> list[str]:
+    """The counts block: one line per outcome (rare ones only when they occur), reasons.
+
+    ``title`` names the run (``run ID``, or ``sync`` for one without an id)."""
     rows = [
         ("succeeded", progress.succeeded),
         ("rejected", progress.rejected),
@@ -73,7 +81,7 @@ def run_lines(run_id: str, progress: RunProgress, *, heading: str = "") -> list[
     rows += [(label, n) for label, n in rare if n]
     width = max(len(label) for label, _ in rows)
     digits = len(str(max(progress.total, 1)))
-    lines = [f"run {run_id}: {progress.total} devices{heading}"]
+    lines = [f"{title}: {progress.total} devices{heading}"]
     lines += [f"  {label:<{width}}  {n:>{digits}}" for label, n in rows]
     if progress.reasons:
         lines.append("rejection reasons")
@@ -82,6 +90,57 @@ def run_lines(run_id: str, progress: RunProgress, *, heading: str = "") -> list[
         if more > 0:
             lines.append(f"  ... and {more} more")
     return lines
+
+
+def not_succeeded_lines(report: SyncReport) -> list[str]:
+    """The devices that did not synchronise, each with how it ended (the first few)."""
+    lines = [line for line in report.outcomes if line.outcome not in _SUCCESSES]
+    if not lines:
+        return []
+    shown = [
+        f"  {line.device_identifier}: {line.outcome.value.replace('_', ' ')}"
+        + ("" if line.reason is None else f" ({reason_text(line.reason)})")
+        for line in lines[:_MAX_REASONS]
+    ]
+    more = len(lines) - len(shown)
+    tail = [f"  ... and {more} more (--json lists every device)"] if more > 0 else []
+    return ["not synchronised", *shown, *tail]
+
+
+def device_record(line: DeviceSyncOutcome) -> dict[str, object]:
+    """One device's JSON line (its error object is left out: ``reason`` has its message)."""
+    return {
+        "type": "device",
+        "device_identifier": line.device_identifier,
+        "outcome": line.outcome.value,
+        "command_id": line.command_id,
+        "reason": line.reason,
+        "source": line.source.value,
+    }
+
+
+def summary_record(
+    run_id: str | None, progress: RunProgress, *, seconds: float | None = None
+) -> dict[str, object]:
+    """A run's counts as one JSON object (the last line after the device lines)."""
+    record: dict[str, object] = {
+        "type": "summary",
+        "run_id": run_id,
+        "total": progress.total,
+        "succeeded": progress.succeeded,
+        "rejected": progress.rejected,
+        "timed_out": progress.timed_out,
+        "failed": progress.failed,
+        "accepted_no_id": progress.accepted_no_id,
+        "accepted": progress.accepted,
+        "in_doubt": progress.in_doubt,
+        "not_started": progress.not_started,
+        "reasons": dict(progress.reasons),
+        "all_succeeded": progress.total > 0 and progress.all_succeeded,
+    }
+    if seconds is not None:
+        record["seconds"] = round(seconds, 3)
+    return record
 
 
 def sources_line(skipped: int, resumed: int, resubmitted: int) -> str:

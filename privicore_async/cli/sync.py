@@ -1,17 +1,20 @@
-"""``privicore sync``: a resumable fleet sync, in this process or through queued workers.
+"""``privicore sync``: synchronise storage devices, once here or as a resumable run.
 
 ::
 
-    privicore sync --from FILE --run-id ID --journal PATH [--api-url URL --username U]
+    privicore sync DEVICE... | --from FILE [--concurrency N] [--timeout S]
+    privicore sync --from FILE --run-id ID --journal PATH
     privicore sync --from FILE --run-id ID --redis URL [--batch N]
     privicore sync --run-id ID (--journal PATH | --redis URL) --status [--from FILE]
 
-``--journal``: ``storage.sync_devices`` here, journaled into a SQLite file, with a progress
-line. ``--redis``: the devices are queued in batches for ``privicore worker`` processes and
-the run is followed in their Redis journal. Run either again with the same ``--run-id`` to
-resume. ``--status`` only reads the journal. Exit status: 0 when every device synchronised,
-1 when some did not (or, with ``--status``, are not done yet), 2 on a usage error. The
-password comes from ``PRIVICORE_PASSWORD``. Only ``--redis`` imports taskiq and Redis.
+Without a run id: ``storage.sync_devices`` here, with no journal. ``--journal``: the same,
+journaled into a SQLite file. ``--redis``: the devices are queued in batches for ``privicore
+worker`` processes and the run is followed in their Redis journal. Run either of those again
+with the same ``--run-id`` to resume; ``--status`` only reads the journal. A run here prints
+a progress bar, then the counts (``--json``: one line per device, then a summary line); the
+others print the counts (``--json``: one summary document). Exit status: 0 when every device
+synchronised, 1 when some did not (or, with ``--status``, are not done yet), 2 on a usage
+error (see :mod:`.exits`). Only ``--redis`` imports taskiq and Redis.
 """
 
 from __future__ import annotations
@@ -19,67 +22,77 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
-import os
 import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..client import PrivicoreClient
 from ..contrib.progress import RunProgress, progress_of, reopen_run, run_progress
 from ..contrib.settings import DEFAULT_NAMESPACE, DEFAULT_QUEUE
-from ..errors import PrivicoreError
 from ..journal import CommandJournal, SqliteJournal
+from ..results import SyncProgress
+from .connection import Connection
+from .exits import ExitCode
 from .options import at_least
-from .progress import ProgressLine
+from .output import Output
+from .progress import progress_bar
 from .run_summary import (
+    device_record,
     earlier_sources_line,
+    not_succeeded_lines,
     progress_detail,
     progress_of_report,
     report_sources_line,
     run_lines,
     status_of,
+    summary_record,
     sync_detail,
 )
 
-__all__ = ["INTERRUPTED", "add_parser", "read_ids"]
-
-INTERRUPTED = 130
-"""The exit status after Ctrl-C (128 + SIGINT)."""
+__all__ = ["add_parser", "read_ids"]
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: list[argparse.ArgumentParser],
+) -> None:
     """Register ``privicore sync``."""
     sync = commands.add_parser(
         "sync",
-        help="synchronise a fleet of storage devices, resumably (here or through workers)",
+        parents=parents,
+        help="synchronise storage devices: here, or as a resumable run (here or through workers)",
         description=(
-            "Synchronise the devices listed in FILE as run ID. --journal: here, journaled in a "
-            "SQLite file; --redis: queued for `privicore worker` processes. Run again with the "
-            "same --run-id to resume; --status shows where a run stands without sending "
-            "anything. Exit status: 0 all synchronised, 1 some not, 2 usage."
+            "Synchronise the DEVICEs (or those listed in FILE). Without --run-id: here, once. "
+            "With --run-id ID, as a resumable run: --journal, here, journaled in a SQLite "
+            "file; --redis, queued for `privicore worker` processes. Run again with the same "
+            "--run-id to resume; --status shows where a run stands without sending anything. "
+            "Exit status: 0 all synchronised, 1 some not, 2 usage."
         ),
     )
+    sync.add_argument("devices", nargs="*", metavar="DEVICE", help="device ids")
     sync.add_argument(
         "--from",
         dest="source",
         metavar="FILE",
         help="device ids, one per line ('-': standard input)",
     )
-    sync.add_argument("--run-id", required=True, metavar="ID")
-    where = sync.add_mutually_exclusive_group(required=True)
+    sync.add_argument("--run-id", metavar="ID", help="a resumable run (needs --journal or --redis)")
+    where = sync.add_mutually_exclusive_group()
     where.add_argument("--journal", metavar="PATH", help="run here, journaled in this SQLite file")
     where.add_argument("--redis", metavar="URL", help="queue for workers; follow their journal")
     sync.add_argument(
         "--status", action="store_true", help="show where the run stands; send nothing"
     )
-    here = sync.add_argument_group("with --journal")
-    here.add_argument("--api-url", metavar="URL", help="(default: $PRIVICORE_API_URL)")
-    here.add_argument("--ws-url", metavar="URL", help="pushed acks (default: $PRIVICORE_WS_URL)")
-    here.add_argument("--username", metavar="U", help="(default: $PRIVICORE_USERNAME)")
+    here = sync.add_argument_group("a run here (not --redis)")
     here.add_argument(
         "--concurrency", type=at_least(1, int), default=256, metavar="N", help="(default: 256)"
+    )
+    here.add_argument(
+        "--timeout",
+        type=at_least(0.001, float),
+        metavar="S",
+        help="each device's deadline, from its request (default: the client's, 300)",
     )
     queued = sync.add_argument_group("with --redis")
     queued.add_argument(
@@ -101,10 +114,10 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     queued.add_argument(
         "--poll", type=at_least(0.05, float), default=1.0, metavar="S", help="(default: 1)"
     )
-    sync.set_defaults(command=functools.partial(_sync, sync))
+    sync.set_defaults(command=functools.partial(_sync, sync), parser=sync)
 
 
-def read_ids(stream: TextIO) -> tuple[list[str], int]:
+def read_ids(stream: Iterable[str]) -> tuple[list[str], int]:
     """Device ids, one per line (blank lines skipped), each once; and how many repeats."""
     seen: dict[str, None] = {}
     lines = 0
@@ -117,27 +130,33 @@ def read_ids(stream: TextIO) -> tuple[list[str], int]:
 
 
 def _sync(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str]) -> int:
-    if not args.run_id.strip():
+    journaled = args.journal is not None or args.redis is not None
+    if args.run_id is None and journaled:
+        parser.error("--journal and --redis need --run-id")
+    if args.run_id is not None and not journaled:
+        parser.error("--run-id needs --journal PATH or --redis URL")
+    if args.run_id is not None and not args.run_id.strip():
         parser.error("--run-id must not be blank")
+    if args.status and not journaled:
+        parser.error("--status needs --run-id and --journal or --redis")
     ids = _ids(parser, args)
+    out = Output(sys.stdout, json_mode=args.json)
     if args.status:
         if args.journal is not None and not Path(args.journal).is_file():
             # Opening it would create an empty journal: a status must change nothing.
             print(f"privicore sync: no journal at {args.journal}", file=sys.stderr)
-            return 1
-        return _run(_status(args, ids, sys.stdout))
+            return ExitCode.FAILED
+        return _run(_status(args, ids, out))
     if ids is None:
-        parser.error("--from FILE is required (unless --status)")
-    if args.journal is not None:
-        api_url = args.api_url or os.environ.get("PRIVICORE_API_URL")
-        if not api_url:
-            parser.error("--api-url (or PRIVICORE_API_URL) is required with --journal")
+        parser.error("give device ids, or --from FILE")
+    if args.redis is None:
+        connection = Connection.from_args(args)
         return _run(
-            _sync_here(args, api_url, ids, sys.stdout, sys.stderr),
-            interrupted="; run it again with the same --run-id to resume",
+            _sync_here(args, connection, ids, out, sys.stderr),
+            interrupted="; run it again with the same --run-id to resume" if journaled else "",
         )
     return _run(
-        _sync_queued(args, ids, sys.stdout, sys.stderr),
+        _sync_queued(args, ids, out, sys.stderr),
         interrupted=(
             "; the queued batches stay with the workers (--status shows where the run stands; "
             "run it again with the same --run-id to follow it)"
@@ -146,66 +165,84 @@ def _sync(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[
 
 
 def _ids(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str] | None:
-    if args.source is None:
+    if args.devices and args.source is not None:
+        parser.error("give device ids or --from FILE, not both")
+    if args.devices:
+        ids, repeats = read_ids(args.devices)
+    elif args.source is None:
         return None
-    try:
-        if args.source == "-":
-            ids, repeats = read_ids(sys.stdin)
-        else:
-            with open(args.source, encoding="utf-8") as stream:
-                ids, repeats = read_ids(stream)
-    except OSError as exc:
-        parser.error(f"--from {args.source}: {exc.strerror or exc}")
-    if not ids:
-        parser.error(f"--from {args.source}: no device ids")
+    else:
+        try:
+            if args.source == "-":
+                ids, repeats = read_ids(sys.stdin)
+            else:
+                with open(args.source, encoding="utf-8") as stream:
+                    ids, repeats = read_ids(stream)
+        except OSError as exc:
+            parser.error(f"--from {args.source}: {exc.strerror or exc}")
+        if not ids:
+            parser.error(f"--from {args.source}: no device ids")
     if repeats:
         print(f"privicore sync: {repeats} repeated device id(s) left out", file=sys.stderr)
     return ids
 
 
 def _run(coroutine: Coroutine[Any, Any, int], *, interrupted: str = "") -> int:
-    """Run the command's coroutine; Ctrl-C and errors become an exit status and a message."""
+    """Run the command's coroutine. Ctrl-C says how to go on; other failures are left to
+    the exit-status table (:mod:`.exits`)."""
     try:
         return asyncio.run(coroutine)
     except KeyboardInterrupt:
         print(f"privicore sync: interrupted{interrupted}", file=sys.stderr)
-        return INTERRUPTED
+        return ExitCode.INTERRUPTED
     except ImportError as exc:
         print(f"privicore sync: {exc} (pip install 'privicore-async[redis]')", file=sys.stderr)
-        return 1
-    except (PrivicoreError, OSError, ValueError) as exc:
+        return ExitCode.FAILED
+    except ValueError as exc:  # a malformed Redis URL, ...
         print(f"privicore sync: {exc}", file=sys.stderr)
-        return 1
+        return ExitCode.FAILED
 
 
 async def _sync_here(
-    args: argparse.Namespace, api_url: str, ids: list[str], out: TextIO, err: TextIO
+    args: argparse.Namespace, connection: Connection, ids: list[str], out: Output, err: TextIO
 ) -> int:
-    """The whole run in this process, journaled in SQLite."""
-    bar = ProgressLine(err, "sync", len(ids))
+    """The whole run in this process: journaled in SQLite with ``--journal``."""
+    journal = None if args.journal is None else SqliteJournal(args.journal)
+    bar = None if out.json else progress_bar(err, "sync", len(ids))
+
+    def show(progress: SyncProgress) -> None:
+        if bar is not None:
+            bar.update(progress.done, sync_detail(progress))
+
     started = time.monotonic()
     try:
-        async with PrivicoreClient(
-            api_url,
-            ws_url=args.ws_url,
-            username=args.username,
-            journal=SqliteJournal(args.journal),
-        ) as client:
+        async with connection.open(journal=journal) as client:
             report = await client.storage.sync_devices(
                 ids,
                 run_id=args.run_id,
                 concurrency=args.concurrency,
-                on_progress=lambda progress: bar.update(progress.done, sync_detail(progress)),
+                timeout=args.timeout,
+                on_progress=show,
             )
     finally:
-        bar.finish()
+        if bar is not None:
+            bar.finish()
+    seconds = time.monotonic() - started
     progress = progress_of_report(report)
-    _print(out, *run_lines(args.run_id, progress), report_sources_line(report))
-    _print(out, _elapsed_line(len(ids), time.monotonic() - started))
+    if out.json:
+        for line in report.outcomes:
+            out.record(device_record(line))
+        out.record(summary_record(args.run_id, progress, seconds=seconds))
+        return status_of(progress)
+    title = "sync" if args.run_id is None else f"run {args.run_id}"
+    out.lines(*run_lines(title, progress), *not_succeeded_lines(report))
+    if args.run_id is not None:
+        out.lines(report_sources_line(report))
+    out.lines(_elapsed_line(len(ids), seconds))
     return status_of(progress)
 
 
-async def _sync_queued(args: argparse.Namespace, ids: list[str], out: TextIO, err: TextIO) -> int:
+async def _sync_queued(args: argparse.Namespace, ids: list[str], out: Output, err: TextIO) -> int:
     """Queue the run for workers, then follow it in their journal until every device settled.
 
     If batches of the run are still queued (an earlier coordinator was interrupted), they are
@@ -216,6 +253,8 @@ async def _sync_queued(args: argparse.Namespace, ids: list[str], out: TextIO, er
 
     started = time.monotonic()
     devices = set(ids)
+    # What the coordinator does is news for a person; with --json it goes to stderr.
+    say = functools.partial(_say, err) if out.json else out.lines
     journal = RedisJournal(args.redis, args.namespace)
     broker = make_broker(args.redis, queue=args.queue)
     await journal.open()
@@ -224,15 +263,16 @@ async def _sync_queued(args: argparse.Namespace, ids: list[str], out: TextIO, er
         earlier = await run_progress(journal, args.run_id, len(ids), devices=devices)
         following = await run_is_queued(broker, args.run_id)
         if following:
-            _print(out, f"run {args.run_id} is still queued: following it, not queueing it again")
+            say(f"run {args.run_id} is still queued: following it, not queueing it again")
         else:
             await reopen_run(journal, args.run_id, devices=devices)
             batches = await enqueue_sync(broker, ids, run_id=args.run_id, batch=args.batch)
-            _print(out, f"queued {batches} batch(es) of up to {args.batch} devices on {args.queue}")
-        bar = ProgressLine(err, "sync", len(ids))
+            say(f"queued {batches} batch(es) of up to {args.batch} devices on {args.queue}")
+        bar = None if out.json else progress_bar(err, "sync", len(ids))
 
         def show(progress: RunProgress) -> None:
-            bar.update(progress.settled, progress_detail(progress))
+            if bar is not None:
+                bar.update(progress.settled, progress_detail(progress))
 
         async def still_queued() -> bool:
             return await run_is_queued(broker, args.run_id)
@@ -248,25 +288,32 @@ async def _sync_queued(args: argparse.Namespace, ids: list[str], out: TextIO, er
                 still_queued=still_queued,
             )
         finally:
-            bar.finish()
+            if bar is not None:
+                bar.finish()
     finally:
         await broker.shutdown()
         await journal.close()
-    _print(out, *run_lines(args.run_id, final))
+    seconds = time.monotonic() - started
+    unsettled = (
+        f"{final.total - final.settled} device(s) not settled and no batch of the run left "
+        f"in the queue (batches that never finished are in {broker.dead_letters}): run it "
+        f"again to retry them"
+    )
+    if out.json:
+        out.document(summary_record(args.run_id, final, seconds=seconds))
+        if not final.done:
+            say(unsettled)
+        return status_of(final)
+    out.lines(*run_lines(f"run {args.run_id}", final))
     if not following:
-        _print(out, earlier_sources_line(earlier))
+        out.lines(earlier_sources_line(earlier))
     if not final.done:
-        _print(
-            out,
-            f"{final.total - final.settled} device(s) not settled and no batch of the run left "
-            f"in the queue (batches that never finished are in {broker.dead_letters}): run it "
-            f"again to retry them",
-        )
-    _print(out, _elapsed_line(len(ids), time.monotonic() - started))
+        out.lines(unsettled)
+    out.lines(_elapsed_line(len(ids), seconds))
     return status_of(final)
 
 
-async def _status(args: argparse.Namespace, ids: list[str] | None, out: TextIO) -> int:
+async def _status(args: argparse.Namespace, ids: list[str] | None, out: Output) -> int:
     """Where the run stands in its journal; nothing is sent."""
     journal: CommandJournal
     if args.journal is not None:
@@ -285,7 +332,11 @@ async def _status(args: argparse.Namespace, ids: list[str] | None, out: TextIO) 
         progress = progress_of(entries, _entries_total(progress))
     else:
         progress = progress_of(entries, len(ids), devices=set(ids))
-    _print(out, *run_lines(args.run_id, progress, heading=" (from the journal; nothing sent)"))
+    if out.json:
+        out.document(summary_record(args.run_id, progress))
+    else:
+        heading = " (from the journal; nothing sent)"
+        out.lines(*run_lines(f"run {args.run_id}", progress, heading=heading))
     return status_of(progress)
 
 
@@ -298,7 +349,5 @@ def _elapsed_line(devices: int, seconds: float) -> str:
     return f"elapsed: {seconds:.2f} s ({rate:.1f} devices/s)"
 
 
-def _print(out: TextIO, *lines: str) -> None:
-    for line in lines:
-        print(line, file=out)
-    out.flush()
+def _say(err: TextIO, line: str) -> None:
+    print(f"privicore sync: {line}", file=err, flush=True)

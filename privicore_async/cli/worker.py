@@ -18,7 +18,8 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from ..contrib.settings import DEFAULT_NAMESPACE, DEFAULT_QUEUE, WorkerSettings
-from ..errors import PrivicoreError
+from .connection import add_connection_options
+from .exits import ExitCode
 from .options import at_least
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["HARD_STOP", "add_parser"]
 
-HARD_STOP = 130
+HARD_STOP = ExitCode.INTERRUPTED
 """The exit status after a second signal stopped the worker hard (128 + SIGINT)."""
 
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -49,11 +50,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="URL",
         help="queue, journal and rate limit (default: $PRIVICORE_REDIS_URL)",
     )
-    worker.add_argument("--api-url", metavar="URL", help="(default: $PRIVICORE_API_URL)")
-    worker.add_argument(
-        "--ws-url", metavar="URL", help="pushed acks (default: $PRIVICORE_WS_URL, else polling)"
-    )
-    worker.add_argument("--username", metavar="U", help="(default: $PRIVICORE_USERNAME)")
+    add_connection_options(worker, only=("--api-url", "--ws-url", "--username"), repeated=True)
     worker.add_argument(
         "--concurrency",
         type=at_least(1, int),
@@ -95,7 +92,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="S",
         help="on a stop, wait up to S seconds for running batches (default: 30)",
     )
-    worker.set_defaults(command=functools.partial(_worker, worker))
+    worker.set_defaults(command=functools.partial(_worker, worker), parser=worker)
 
 
 def _worker(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str]) -> int:
@@ -124,15 +121,15 @@ def _worker(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: lis
         level=logging.INFO,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,  # replaces the command line's terse default (privicore_async.cli)
     )
     try:
         return asyncio.run(_serve(settings, sys.stdout))
     except ImportError as exc:
         print(f"privicore worker: {exc} (pip install 'privicore-async[redis]')", file=sys.stderr)
-        return 1
-    except (PrivicoreError, OSError) as exc:
-        print(f"privicore worker: {exc}", file=sys.stderr)
-        return 1
+        return ExitCode.FAILED
+    # Other failures (refused credentials, an unreachable API, ...) get their status from the
+    # one table in .exits, like every command's.
 
 
 async def _serve(settings: WorkerSettings, out: TextIO) -> int:
@@ -167,7 +164,7 @@ async def _serve(settings: WorkerSettings, out: TextIO) -> int:
         for number in _SIGNALS:
             loop.remove_signal_handler(number)
     _say(out, "privicore worker: stopped")
-    return 0
+    return ExitCode.OK
 
 
 def _ready(settings: WorkerSettings, out: TextIO) -> Callable[[str], None]:
