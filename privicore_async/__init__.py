@@ -48,7 +48,7 @@ __all__ = [
     "types",
 ]
 
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
 
 # The public names are imported on first use, not with the package: the pytest plugin this
 # package installs loads ``privicore_async.testing`` into every pytest run of an environment,

@@ -24,18 +24,49 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-from . import __version__, errors
+from . import errors
+from ._version import __version__
 
 if TYPE_CHECKING:  # the otel extra; imported at run time only when telemetry is on
     from opentelemetry.trace import Span, Tracer, TracerProvider
 
-    from .commands.service import RetryingStatusSource
-    from .commands.tracker import CommandHandle
     from .routes import Route
     from .wire.status import StatusReading
+
+
+# What telemetry needs of a handle and of a status source, as protocols: this module sits below
+# the commands package (the transport uses it), so it names none of its classes.
+
+
+class _Status(Protocol):
+    @property
+    def value(self) -> str: ...
+
+
+class TracedCommand(Protocol):
+    """The parts of a :class:`~privicore_async.CommandHandle` a command span reads."""
+
+    @property
+    def command_id(self) -> str | None: ...
+    @property
+    def has_id(self) -> bool: ...
+    @property
+    def polls(self) -> int: ...
+    @property
+    def status(self) -> _Status: ...
+    def done(self) -> bool: ...
+    def exception(self) -> BaseException | None: ...
+    def add_done_callback(self, fn: Callable[[Any], object]) -> None: ...
+
+
+class RetryingSource(Protocol):
+    """A status source whose reads may be retried (the commands package's)."""
+
+    async def fetch(self, command_id: str, *, retry: bool = False) -> StatusReading: ...
+
 
 __all__ = ["CommandSpan", "Telemetry", "TracedStatusSource", "telemetry_from"]
 
@@ -169,7 +200,7 @@ class CommandSpan:
         """The submission failed: the command never started (or is not known to have)."""
         self._end("failed", error_type=type(exc).__qualname__)
 
-    def follow(self, handle: CommandHandle) -> None:
+    def follow(self, handle: TracedCommand) -> None:
         """The command was accepted as ``handle``: end the span when it settles, fails or is
         cancelled. Call it before anything else runs on the loop (an ack may come next)."""
         command_id = self.command_id = handle.command_id if handle.has_id else None
@@ -181,7 +212,7 @@ class CommandSpan:
                 self._telemetry._commands[command_id] = self
         handle.add_done_callback(self._settled)
 
-    def _settled(self, handle: CommandHandle) -> None:
+    def _settled(self, handle: TracedCommand) -> None:
         if self.command_id is not None:
             self._telemetry._commands.pop(self.command_id, None)
         self.span.set_attribute("privicore.command.polls", handle.polls)
@@ -215,7 +246,7 @@ class CommandSpan:
 class TracedStatusSource:
     """A status source whose reads run under their command's span (see :class:`Telemetry`)."""
 
-    def __init__(self, inner: RetryingStatusSource, telemetry: Telemetry) -> None:
+    def __init__(self, inner: RetryingSource, telemetry: Telemetry) -> None:
         self.inner = inner
         """The source read from."""
         self._telemetry = telemetry

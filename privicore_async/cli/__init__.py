@@ -26,7 +26,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from .. import __version__
+from .._version import __version__
 from ..sandbox import process as sandbox_process
 from . import keys, reads, tracking, vault
 from . import sync as sync_command

@@ -20,7 +20,8 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from .. import __version__, errors
+from .. import errors
+from .._version import __version__
 from .sender import AnswerTooLarge, Failure, PreparedRequest, SendError, Timeouts
 
 __all__ = ["USER_AGENT", "AiohttpSender"]
