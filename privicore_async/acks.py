@@ -164,9 +164,16 @@ class AckChannel:
             await asyncio.gather(*tasks, return_exceptions=True)
         if self._socket is not None and not self._socket.closed:
             await self._socket.close()
-        for waiters in self._waiters.values():
+        # A waiter ends with an SDK error, not a bare CancelledError: inside a TaskGroup or a
+        # web framework that would read as the waiting task itself being cancelled.
+        for request_id, waiters in self._waiters.items():
             for _, future in waiters:
-                future.cancel()
+                if not future.done():
+                    future.set_exception(
+                        errors.ClientClosedError(
+                            f"the client was closed while waiting for request {request_id}"
+                        )
+                    )
         self._waiters.clear()
 
     # -- data-request messages -----------------------------------------------------------------
@@ -180,7 +187,8 @@ class AckChannel:
     ) -> RequestMessage:
         """The next message of one of ``types`` for ``request_id`` (also one that came early).
 
-        Raises :class:`~privicore_async.errors.TransportError` when ``timeout`` passes.
+        Raises :class:`~privicore_async.errors.TransportError` when ``timeout`` passes and
+        :class:`~privicore_async.errors.ClientClosedError` when the channel closes first.
         """
         kinds = tuple(types)
         early = self._early_requests.take(request_id, lambda m: m.type in kinds)

@@ -17,7 +17,7 @@ from aiohttp import WSMsgType, web
 from privicore_async import CommandStatus, PollPolicy
 from privicore_async.acks import AckChannel
 from privicore_async.commands import CommandService
-from privicore_async.errors import CommandRejected, TransportError
+from privicore_async.errors import ClientClosedError, CommandRejected, TransportError
 from privicore_async.http import (
     AiohttpSender,
     MemoryReply,
@@ -294,7 +294,7 @@ async def test_close_leaves_no_task(rig: Rig) -> None:
     waiter = asyncio.ensure_future(rig.channel.wait_request("never"))
     await asyncio.sleep(0)
     await rig.channel.close()
-    with pytest.raises(asyncio.CancelledError):
+    with pytest.raises(ClientClosedError, match="request never"):
         await waiter
     assert not rig.tracker.acks_live
     names = {t.get_name() for t in asyncio.all_tasks()}
