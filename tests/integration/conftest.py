@@ -19,17 +19,17 @@ import attrs
 import pytest
 from yarl import URL
 
-from privicore_async import PollPolicy, PrivicoreClient, RetryPolicy
+from privicore_async import PrivicoreClient
 from privicore_async.sandbox import Sandbox
 from privicore_async.sandbox.state import DeviceStatus
+from privicore_async.testing import clients as testing_clients
 
 LATENCY = 0.05
 PASSWORD = "correct horse battery staple"
 
-FAST_POLL = PollPolicy(initial_delay=0.01, min_interval=0.01, max_interval=0.1, timeout=10)
-"""Polls often and gives up after 10 s: a hung test fails fast instead of hanging."""
-FAST_RETRY = RetryPolicy(initial_backoff=0.01, max_backoff=0.05, max_time=5.0)
-"""Real retries (same rules), with waits short enough for a test."""
+# The policies the pytest plugin's clients use: fast polls, real retry rules, short waits.
+FAST_POLL = testing_clients.FAST_POLL
+FAST_RETRY = testing_clients.FAST_RETRY
 
 
 def make_client(sb: Sandbox, **kwargs: Any) -> PrivicoreClient:
