@@ -226,8 +226,9 @@ class RedisRateLimit:
         leaser, self._leaser = self._leaser, None
         if leaser is not None:
             leaser.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await leaser
+            # wait(), not await: a cancellation of this call must not be taken for the
+            # leaser's own and swallowed.
+            await asyncio.wait({leaser})
         await self._redis.aclose()
 
     def __repr__(self) -> str:

@@ -19,6 +19,9 @@ import privicore_async.client as client_module
 from privicore_async.http import AiohttpSender, PreparedRequest, RecordingSender
 from privicore_async.routes import ROUTES
 from tests.redis_server import redis_server
+from tests.timeouts import pytest_timeout_cancel_timer, pytest_timeout_set_timer
+
+__all__ = ["pytest_timeout_cancel_timer", "pytest_timeout_set_timer"]  # hooks, found by name
 
 REQUESTED: set[str] = set()
 _TESTS = Path(__file__).resolve().parent

@@ -85,6 +85,20 @@ def consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
+def _cancel_pending() -> bool:
+    """Whether this task was cancelled although no ``CancelledError`` came through.
+
+    redis-py can lose a cancellation that lands while it waits on a reply: under load an
+    ``XREADGROUP ... BLOCK`` cancelled by taskiq's receiver returned as if nothing came, its
+    task's ``cancelling()`` count still 1 and no ``CancelledError`` raised. A loop that only
+    ends by cancellation then runs forever, and taskiq, which waits for it inside a shielded
+    scope, hangs the worker's stop (seen once in about 30 cancelled workers). So the loops
+    here look at their task after every Redis call, and raise the cancellation themselves.
+    """
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -161,6 +175,10 @@ class LeasedStreamBroker(RedisStreamBroker):
         async with Redis(connection_pool=self.connection_pool) as conn:
             while True:
                 found = await self._fetch(conn)
+                if _cancel_pending():
+                    if found:  # read for a task that will not run here: another worker's now
+                        await self._hand_back([_text(message_id) for message_id, _ in found])
+                    raise asyncio.CancelledError
                 if found is None:
                     # Wait, then read again: raised, the error would make taskiq restart the
                     # receiver at once, in a tight loop for as long as Redis is away.
@@ -330,6 +348,8 @@ class LeasedStreamBroker(RedisStreamBroker):
                     break
                 try:
                     kept = set(await self._claim(list(held), idle_ms=0))
+                    if _cancel_pending():
+                        raise asyncio.CancelledError
                 except (RedisError, OSError) as exc:
                     logger.warning(
                         "queue %s: could not renew %d lease(s) (%s)",
@@ -378,8 +398,9 @@ class LeasedStreamBroker(RedisStreamBroker):
         renewer, self._renewer = self._renewer, None
         if renewer is not None:
             renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewer
+            # wait(), not await: a cancellation of this call must not be taken for the
+            # renewer's own and swallowed.
+            await asyncio.wait({renewer})
         if self._leases:
             await self._hand_back(list(self._leases))
             self._leases.clear()

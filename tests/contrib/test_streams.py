@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import aclosing, asynccontextmanager
+from typing import Any
 
+import attrs
 import pytest
 import redis.asyncio
 from taskiq import AckableMessage
@@ -154,3 +156,72 @@ async def test_a_message_that_never_finishes_goes_to_dead_letters(redis_clean: s
         assert fields[b"data"] == b"poison"
         assert fields[b"deliveries"] == b"3"
         assert await stream_state(redis_clean) == (0, 0)
+
+
+@attrs.define
+class LosesOneCancel:
+    """Wraps a Redis call of the broker so that the first cancellation landing in it is lost
+    and the command still runs, as redis-py once did under load with a blocking XREADGROUP
+    (the call returned as if nothing had happened; the task's ``cancelling()`` stayed 1)."""
+
+    call: Callable[..., Awaitable[Any]]
+    entered: asyncio.Event = attrs.field(factory=asyncio.Event)
+    lost: bool = False
+
+    async def __call__(self, *args: object, **kwargs: object) -> Any:
+        self.entered.set()
+        if not self.lost:
+            try:
+                await asyncio.sleep(0.2)  # long enough for the caller's cancel to land here
+            except asyncio.CancelledError:
+                self.lost = True
+        return await self.call(*args, **kwargs)
+
+
+@pytest.mark.parametrize("queued", [0, 1], ids=["empty queue", "a message read"])
+async def test_a_listener_ends_when_redis_loses_its_cancellation(
+    redis_clean: str, monkeypatch: pytest.MonkeyPatch, queued: int
+) -> None:
+    async with brokers(redis_clean, 2) as (stopping, other):
+        read = LosesOneCancel(stopping._read)
+        monkeypatch.setattr(stopping, "_read", read)
+        if queued:
+            await stopping.kick(message("read as the stop came"))
+        # taskiq's receiver reads with one task per message and stops by cancelling it.
+        async with aclosing(stopping.listen()) as listener:
+            reading = asyncio.create_task(anext(listener))
+            try:
+                await asyncio.wait_for(read.entered.wait(), 5)
+                reading.cancel()
+                done, _ = await asyncio.wait({reading}, timeout=5)
+                assert read.lost
+                assert done == {reading}, "the listener reads on after its cancellation"
+                assert reading.cancelled()
+            finally:
+                reading.cancel()
+                await asyncio.wait({reading})
+        if queued:
+            # Read for a task that was then cancelled: handed back, so another worker gets
+            # it at once, not after the idle timeout.
+            async with aclosing(other.listen()) as listener:
+                taken = await next_message(listener, IDLE / 2)
+            assert taken.data == b"read as the stop came"
+        assert await stream_state(redis_clean) == (queued, queued)
+
+
+async def test_a_lease_renewer_ends_when_redis_loses_its_cancellation(
+    redis_clean: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with brokers(redis_clean, 1) as (holder,):
+        await holder.kick(message("long batch"))
+        async with aclosing(holder.listen()) as listener:
+            received = await next_message(listener, 5)
+        claim = LosesOneCancel(holder._claim)
+        monkeypatch.setattr(holder, "_claim", claim)
+        async with holder.lease(delivery(received)):
+            await asyncio.wait_for(claim.entered.wait(), 5)  # a renewal is under way
+            # shutdown() cancels the renewer and waits for it: the renewer must end although
+            # its renewal succeeded and its lease is still held.
+            await asyncio.wait_for(holder.shutdown(), 5)
+            assert claim.lost
+            assert holder.leases == 0

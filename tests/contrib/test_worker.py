@@ -48,8 +48,17 @@ async def worker_task(
         assert ready.is_set(), task.exception() if task.done() else "not ready in 15 s"
         yield task
     finally:
-        task.cancel()
-        await asyncio.wait({task})
+        await stop_within(task, STOP_WITHIN)
+
+
+STOP_WITHIN = 20.0  # seconds: a worker's hard stop waits at most 10 s for its receiver
+
+
+async def stop_within(task: asyncio.Task[None], seconds: float) -> None:
+    """Cancel a ``run_worker`` task and fail if it has not ended within ``seconds``."""
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    assert done, f"the cancelled worker did not stop within {seconds:g} s"
 
 
 async def pending_messages(redis_url: str) -> list[dict[str, object]]:
@@ -99,8 +108,7 @@ async def test_a_cancelled_worker_hands_its_batch_back_at_once(redis_clean: str)
             async with worker_task(settings) as first:
                 await enqueue(redis_clean, devices, "handed-back", batch=200)
                 await eventually(lambda: len(syncs_per_device(sb)) >= 20, 10, "the batch started")
-                first.cancel()
-                await asyncio.wait({first})
+                await stop_within(first, STOP_WITHIN)
             assert first.cancelled()
             # Not acknowledged, and idle beyond the timeout: any worker may take it now.
             [message] = await pending_messages(redis_clean)
