@@ -23,6 +23,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Awaitable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -32,6 +33,8 @@ import attrs
 
 from .batch import MAX_BATCH, GroupCommitter
 from .entries import EntryState, Intent, JournalEntry, JournalError, Outcome
+
+_WORKER_STOP_WAIT = 5.0  # seconds for aiosqlite's thread to stop after a failed open
 
 __all__ = ["FORMAT", "VERSION", "SqliteJournal"]
 
@@ -133,7 +136,12 @@ class SqliteJournal:
         async with self._lifecycle:
             if self._db is not None:
                 return
-            db = await self._checked(aiosqlite.connect(self.path, isolation_level=None), "open")
+            connecting = aiosqlite.connect(self.path, isolation_level=None)
+            try:
+                db = await self._checked(connecting, "open")
+            except BaseException:
+                await _worker_gone(connecting)
+                raise
             try:
                 await self._prepare(db)
             except BaseException:
@@ -295,6 +303,20 @@ class SqliteJournal:
             problem = f"{type(exc).__name__}: {exc}"
         # Raised out here so that the sqlite3 exception is not chained to it.
         raise JournalError(f"SQLite journal {self.path}: {doing}: {problem}")
+
+
+async def _worker_gone(connection: aiosqlite.Connection) -> None:
+    """Wait until the worker thread of a connection that failed to open has ended.
+
+    aiosqlite stops that thread without waiting for it, and the thread's last act posts to
+    the event loop: if the loop ended first (a program that gives up on a bad path),
+    the thread dies with "Event loop is closed". Bounded: the thread only has a stop left.
+    """
+    # aiosqlite >= 0.21 keeps its thread in ``_thread``; older versions are the thread.
+    thread = connection if isinstance(connection, threading.Thread) else None
+    thread = thread or getattr(connection, "_thread", None)
+    if isinstance(thread, threading.Thread) and thread.is_alive():
+        await asyncio.to_thread(thread.join, _WORKER_STOP_WAIT)
 
 
 def _grouped(writes: Sequence[_Write]) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:

@@ -7,6 +7,7 @@ import os
 import signal
 import sqlite3
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,9 @@ async def test_a_journal_of_a_newer_version_is_refused(tmp_path: Path) -> None:
 
 async def test_a_path_that_cannot_be_opened_is_a_journal_error(tmp_path: Path) -> None:
     await refused(tmp_path / "no such directory" / "journal.db")
+    # aiosqlite's thread is gone too: left running, it posts to the event loop after the
+    # caller may have closed it ("Event loop is closed" in a thread, seen under load).
+    assert [t for t in threading.enumerate() if "_connection_worker_thread" in t.name] == []
 
 
 async def test_a_failed_flush_fails_each_of_its_writers(tmp_path: Path) -> None:
