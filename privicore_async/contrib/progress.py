@@ -17,6 +17,7 @@ import attrs
 from ..journal.entries import EntryState, Intent, JournalEntry, Outcome
 from ..journal.protocol import CommandJournal
 from ..resources.bulk_sync import KIND
+from .cancellation import cancel_pending
 
 __all__ = ["RunProgress", "progress_of", "reopen_run", "run_progress", "wait_for_run"]
 
@@ -137,6 +138,8 @@ async def wait_for_run(
             # in case the last ones finished between the two reads.
             progress = await run_progress(journal, run_id, total, devices=devices)
             stalled = not progress.done
+        if cancel_pending():  # lost in a Redis call: see .cancellation
+            raise asyncio.CancelledError
         if on_progress is not None:
             on_progress(progress)
         if progress.done or stalled:

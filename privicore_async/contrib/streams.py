@@ -47,6 +47,8 @@ from redis.exceptions import RedisError, ResponseError
 from taskiq import AckableMessage
 from taskiq_redis import RedisStreamBroker
 
+from .cancellation import cancel_pending
+
 __all__ = ["GROUP", "Delivery", "LeasedStreamBroker", "consumer_name"]
 
 logger = logging.getLogger("privicore_async")
@@ -83,20 +85,6 @@ return -1
 def consumer_name() -> str:
     """A consumer name unique to this process: host, pid and a random suffix."""
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-
-
-def _cancel_pending() -> bool:
-    """Whether this task was cancelled although no ``CancelledError`` came through.
-
-    redis-py can lose a cancellation that lands while it waits on a reply: under load an
-    ``XREADGROUP ... BLOCK`` cancelled by taskiq's receiver returned as if nothing came, its
-    task's ``cancelling()`` count still 1 and no ``CancelledError`` raised. A loop that only
-    ends by cancellation then runs forever, and taskiq, which waits for it inside a shielded
-    scope, hangs the worker's stop (seen once in about 30 cancelled workers). So the loops
-    here look at their task after every Redis call, and raise the cancellation themselves.
-    """
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
 
 
 def _text(value: bytes | str) -> str:
@@ -175,7 +163,7 @@ class LeasedStreamBroker(RedisStreamBroker):
         async with Redis(connection_pool=self.connection_pool) as conn:
             while True:
                 found = await self._fetch(conn)
-                if _cancel_pending():
+                if cancel_pending():
                     if found:  # read for a task that will not run here: another worker's now
                         await self._hand_back([_text(message_id) for message_id, _ in found])
                     raise asyncio.CancelledError
@@ -348,7 +336,7 @@ class LeasedStreamBroker(RedisStreamBroker):
                     break
                 try:
                     kept = set(await self._claim(list(held), idle_ms=0))
-                    if _cancel_pending():
+                    if cancel_pending():
                         raise asyncio.CancelledError
                 except (RedisError, OSError) as exc:
                     logger.warning(

@@ -4,11 +4,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing, asynccontextmanager
-from typing import Any
 
-import attrs
 import pytest
 import redis.asyncio
 from taskiq import AckableMessage
@@ -16,6 +14,7 @@ from taskiq.message import BrokerMessage
 from taskiq_redis import RedisStreamBroker
 
 from privicore_async.contrib.streams import GROUP, Delivery, LeasedStreamBroker
+from tests.contrib.lost_cancel import LosesOneCancel
 
 QUEUE = "test-queue"
 IDLE = 0.3  # seconds
@@ -163,26 +162,6 @@ async def test_a_message_that_never_finishes_goes_to_dead_letters(redis_clean: s
         assert fields[b"data"] == b"poison"
         assert fields[b"deliveries"] == b"3"
         assert await stream_state(redis_clean) == (0, 0)
-
-
-@attrs.define
-class LosesOneCancel:
-    """Wraps a Redis call of the broker so that the first cancellation landing in it is lost
-    and the command still runs, as redis-py once did under load with a blocking XREADGROUP
-    (the call returned as if nothing had happened; the task's ``cancelling()`` stayed 1)."""
-
-    call: Callable[..., Awaitable[Any]]
-    entered: asyncio.Event = attrs.field(factory=asyncio.Event)
-    lost: bool = False
-
-    async def __call__(self, *args: object, **kwargs: object) -> Any:
-        self.entered.set()
-        if not self.lost:
-            try:
-                await asyncio.sleep(0.2)  # long enough for the caller's cancel to land here
-            except asyncio.CancelledError:
-                self.lost = True
-        return await self.call(*args, **kwargs)
 
 
 @pytest.mark.parametrize("queued", [0, 1], ids=["empty queue", "a message read"])
