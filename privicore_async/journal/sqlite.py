@@ -34,9 +34,9 @@ import attrs
 from .batch import MAX_BATCH, GroupCommitter
 from .entries import EntryState, Intent, JournalEntry, JournalError, Outcome
 
-_WORKER_STOP_WAIT = 5.0  # seconds for aiosqlite's thread to stop after a failed open
-
 __all__ = ["FORMAT", "VERSION", "SqliteJournal"]
+
+_WORKER_STOP_WAIT = 5.0  # seconds for aiosqlite's thread to stop after a failed open
 
 T = TypeVar("T")
 
@@ -313,8 +313,7 @@ async def _worker_gone(connection: aiosqlite.Connection) -> None:
     the thread dies with "Event loop is closed". Bounded: the thread only has a stop left.
     """
     # aiosqlite >= 0.21 keeps its thread in ``_thread``; older versions are the thread.
-    thread = connection if isinstance(connection, threading.Thread) else None
-    thread = thread or getattr(connection, "_thread", None)
+    thread = getattr(connection, "_thread", connection)
     if isinstance(thread, threading.Thread) and thread.is_alive():
         await asyncio.to_thread(thread.join, _WORKER_STOP_WAIT)
 

@@ -136,11 +136,13 @@ def _check_report(fleet: Fleet, report: SyncReport, api: FaultProxy) -> Counter[
     # The resets that hit a sync POST, device by device, as the proxy recorded them.
     lines = {line.device_identifier: line for line in report.outcomes}
     hit: Counter[Fault] = Counter()
+    hit_devices: set[str] = set()
     for event in api.resets:
         target = _device_of(event.request)
         if target is None:
             continue
         hit[event.fault] += 1
+        hit_devices.add(target)
         assert lines[target].outcome is not SyncOutcome.SUCCEEDED, (event, lines[target])
         if event.fault is Fault.RESET_MID_RESPONSE:
             # The server answered (a 202): it accepted the sync, the client never knew.
@@ -153,11 +155,10 @@ def _check_report(fleet: Fleet, report: SyncReport, api: FaultProxy) -> Counter[
     # connection that was gone before its request reached the proxy at all (aiohttp: "Can not
     # write request body" or ECONNRESET on a pooled connection; 0-5 lines a run, not yet
     # traced to their cause). Those never reached the sandbox, and say so honestly.
-    reset_devices = {_device_of(event.request) for event in api.resets}
     not_sent = [
         line
         for line in report.outcomes
-        if line.outcome is not SyncOutcome.SUCCEEDED and line.device_identifier not in reset_devices
+        if line.outcome is not SyncOutcome.SUCCEEDED and line.device_identifier not in hit_devices
     ]
     for line in not_sent:
         assert accepted[line.device_identifier] == 0, line
